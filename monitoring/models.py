@@ -1,0 +1,1 @@
+"""Tables of the monitoring app arrive with its issue."""

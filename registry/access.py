@@ -1,0 +1,91 @@
+"""Who may do what to which model: one set of rules for pages and the API alike.
+
+Models are visible only to members of their team. Within a team, the role decides:
+data scientists and DevOps push versions, data scientists edit descriptions, DevOps move stages
+and aliases; owners may do all of it; app developers and viewers read.
+"""
+
+from enum import StrEnum
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import Membership, ModelVersion, RegisteredModel, Role, Team
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    PUSH = "push"
+    EDIT = "edit"
+    STAGE = "stage"
+
+
+ROLE_ACTIONS: dict[str, set[Action]] = {
+    Role.DATA_SCIENTIST: {Action.VIEW, Action.PUSH, Action.EDIT},
+    Role.DEVOPS: {Action.VIEW, Action.PUSH, Action.STAGE},
+    Role.APP_DEVELOPER: {Action.VIEW},
+    Role.VIEWER: {Action.VIEW},
+}
+
+
+def team_memberships(user: User | AnonymousUser) -> dict[int, Membership]:
+    """The user's memberships by team id, cached on the user object for one request."""
+    if not user.is_authenticated:
+        return {}
+    cached = getattr(user, "_vetted_memberships", None)
+    if cached is None:
+        cached = {m.team_id: m for m in Membership.objects.filter(user=user)}
+        user._vetted_memberships = cached  # type: ignore[union-attr]
+    return cached
+
+
+def team_allows(user: User | AnonymousUser, team_id: int, action: Action) -> bool:
+    if user.is_authenticated and user.is_superuser:
+        return True
+    membership = team_memberships(user).get(team_id)
+    if membership is None:
+        return False
+    return membership.is_owner or action in ROLE_ACTIONS[membership.role]
+
+
+def can(user: User | AnonymousUser, action: Action, model: RegisteredModel) -> bool:
+    return team_allows(user, model.team_id, action)
+
+
+def visible_models(user: User | AnonymousUser) -> QuerySet[RegisteredModel]:
+    if not user.is_authenticated:
+        return RegisteredModel.objects.none()
+    if user.is_superuser:
+        return RegisteredModel.objects.all()
+    return RegisteredModel.objects.filter(team_id__in=list(team_memberships(user)))
+
+
+def teams_allowing(user: User | AnonymousUser, action: Action) -> QuerySet[Team]:
+    if user.is_authenticated and user.is_superuser:
+        return Team.objects.all()
+    ids = [tid for tid in team_memberships(user) if team_allows(user, tid, action)]
+    return Team.objects.filter(id__in=ids)
+
+
+def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredModel:
+    """The model called `name`: 404 if the user can't see it, 403 if they can but may not act."""
+    model = visible_models(user).select_related("team").filter(name=name).first()
+    if model is None:
+        raise Http404(f"No model named {name!r}.")
+    if not can(user, need, model):
+        raise PermissionDenied(f"Your role in team {model.team.name} does not allow this.")
+    return model
+
+
+def get_version_for(user, name: str, number: int, need: Action = Action.VIEW) -> ModelVersion:
+    model = get_model_for(user, name, need)
+    version = (
+        ModelVersion.objects.select_related("model__team", "created_by", "created_with_token")
+        .filter(model=model, number=number)
+        .first()
+    )
+    if version is None:
+        raise Http404(f"Model {name!r} has no version {number}.")
+    return version

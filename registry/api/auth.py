@@ -1,0 +1,43 @@
+"""API authentication: `Authorization: Bearer vt_…` tokens with read/write scopes, or the session."""
+
+from rest_framework import authentication, exceptions, permissions
+
+from ..models import TokenScope
+from ..services import authenticate_token
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        if not header:
+            return None
+        kind, _, value = header.partition(" ")
+        if kind.lower() not in ("bearer", "token"):
+            return None
+        token = authenticate_token(value.strip())
+        if token is None:
+            raise exceptions.AuthenticationFailed(
+                "The API token is unknown, revoked or expired. Create a new one in Settings → Tokens."
+            )
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class TokenScopePermission(permissions.BasePermission):
+    """Signed in, and a token used for a write must carry the write scope."""
+
+    message = "This token has only the read scope; writing needs a token with the write scope."
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        token = request.auth
+        if token is None or not hasattr(token, "has_scope"):
+            return True
+        if request.method in permissions.SAFE_METHODS:
+            return token.has_scope(TokenScope.READ)
+        return token.has_scope(TokenScope.WRITE)

@@ -1,0 +1,56 @@
+"""One JSON error shape for the whole API: {"error": {"status", "code", "message", "detail"}}."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+def _message(detail) -> str:
+    if isinstance(detail, list):
+        return " ".join(_message(d) for d in detail)
+    if isinstance(detail, dict):
+        parts = []
+        for key, value in detail.items():
+            text = _message(value)
+            parts.append(text if key in ("non_field_errors", "detail") else f"{key}: {text}")
+        return " ".join(parts)
+    return str(detail)
+
+
+def json_exception_handler(exc, context):
+    if isinstance(exc, ValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else code
+    body = {
+        "error": {
+            "status": response.status_code,
+            "code": code,
+            "message": _message(detail),
+            "detail": detail,
+        }
+    }
+    return Response(body, status=response.status_code, headers=_keep_headers(response))
+
+
+def _keep_headers(response):
+    return {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}

@@ -1,0 +1,199 @@
+"""API representations. Thin: validation of business rules lives in registry.services."""
+
+import json
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from ..models import ApiToken, ModelVersion, RegisteredModel, Stage, TaskType, TokenScope
+
+
+def _absolute(request, url: str) -> str:
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+class TeamSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tags = serializers.SerializerMethodField()
+    stages = serializers.SerializerMethodField()
+    aliases = serializers.SerializerMethodField()
+    latest_version = serializers.IntegerField(source="latest_version_number", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "name", "team", "task_type", "description", "tags", "latest_version", "stages",
+            "aliases", "created_by", "created_at", "updated_at", "url",
+        ]
+
+    def get_tags(self, obj) -> list[str]:
+        return [t.name for t in obj.tags.all()]
+
+    def get_stages(self, obj) -> dict[str, int]:
+        """{"staging": 4, "production": 3}: from the prefetched `staged_versions`."""
+        return {v.stage: v.number for v in getattr(obj, "staged_versions", [])}
+
+    def get_aliases(self, obj) -> dict[str, int]:
+        return {a.name: a.version.number for a in obj.aliases.all()}
+
+    def get_url(self, obj) -> str:
+        return _absolute(self.context.get("request"), reverse("api:model", args=[obj.name]))
+
+
+class ModelCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    team = serializers.CharField(max_length=100, help_text="The team's slug.")
+    task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.OTHER)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
+
+
+class ModelUpdateSerializer(serializers.Serializer):
+    task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+
+class ArtifactSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    download_url = serializers.SerializerMethodField()
+
+    def get_download_url(self, obj) -> str:
+        version = obj.version
+        url = reverse("api:artifact", args=[version.model.name, version.number, obj.path])
+        return _absolute(self.context.get("request"), url)
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name")
+    version = serializers.IntegerField(source="number")
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    token = serializers.CharField(source="created_with_token.name", default=None)
+    aliases = serializers.SerializerMethodField()
+    lineage = serializers.SerializerMethodField()
+    load_check = serializers.SerializerMethodField()
+    artifacts = ArtifactSerializer(many=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "model", "version", "uuid", "stage", "aliases", "description", "created_by",
+            "token", "created_at", "lineage", "params", "metrics", "requirements", "flavors",
+            "signature", "mlflow_version", "load_check", "artifacts", "url",
+        ]
+
+    def get_aliases(self, obj) -> list[str]:
+        return [a.name for a in obj.aliases.all()]
+
+    def get_lineage(self, obj) -> dict[str, str]:
+        return {
+            "git_repo": obj.git_repo,
+            "git_commit": obj.git_commit,
+            "git_branch": obj.git_branch,
+            "ci_run_url": obj.ci_run_url,
+            "training_data_uri": obj.training_data_uri,
+            "training_data_sha256": obj.training_data_sha256,
+        }
+
+    def get_load_check(self, obj) -> dict:
+        return {
+            "status": obj.load_status,
+            "seconds": obj.load_seconds,
+            "prediction_shape": obj.load_prediction_shape,
+            "error": obj.load_error,
+            "checked_at": obj.load_checked_at,
+        }
+
+    def get_url(self, obj) -> str:
+        url = reverse("api:version", args=[obj.model.name, obj.number])
+        return _absolute(self.context.get("request"), url)
+
+
+class JSONValueField(serializers.Field):
+    """Takes a JSON value, or (from multipart forms) a string holding one."""
+
+    def __init__(self, expect: type, **kwargs):
+        self.expect = expect
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise serializers.ValidationError(f"Not valid JSON: {exc.msg}.") from None
+        if not isinstance(data, self.expect):
+            kind = "object" if self.expect is dict else "list"
+            raise serializers.ValidationError(f"Must be a JSON {kind}.")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class VersionUploadSerializer(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    git_repo = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    git_commit = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    git_branch = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    ci_run_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
+    training_data_uri = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=1000
+    )
+    training_data_sha256 = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=64
+    )
+    params = JSONValueField(dict, required=False, default=dict)
+    metrics = JSONValueField(dict, required=False, default=dict)
+    requirements = JSONValueField(list, required=False, default=None)
+    files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+    paths = serializers.ListField(
+        child=serializers.CharField(max_length=400),
+        required=False,
+        default=list,
+        help_text="Relative paths for `files`, in the same order (default: each file's name).",
+    )
+    archive = serializers.FileField(
+        required=False, help_text="A .tar.gz, .tgz, .tar or .zip of an MLflow model folder."
+    )
+    team = serializers.CharField(
+        required=False, help_text="Team slug: creates the model on its first push."
+    )
+    task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+
+    def validate(self, attrs):
+        if attrs["paths"] and len(attrs["paths"]) != len(attrs["files"]):
+            raise serializers.ValidationError("Send one path for each file, or none.")
+        return attrs
+
+
+class StageSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+
+
+class AliasSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at"]
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=TokenScope.choices), min_length=1
+    )
+    expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)

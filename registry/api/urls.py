@@ -1,0 +1,30 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("teams/", views.TeamList.as_view(), name="teams"),
+    path("tokens/", views.TokenList.as_view(), name="tokens"),
+    path("tokens/<int:token_id>/", views.TokenDetail.as_view(), name="token"),
+    path("models/", views.ModelList.as_view(), name="models"),
+    path("models/<str:name>/", views.ModelDetail.as_view(), name="model"),
+    path("models/<str:name>/versions/", views.VersionList.as_view(), name="versions"),
+    path("models/<str:name>/versions/<int:number>/", views.VersionDetail.as_view(), name="version"),
+    path(
+        "models/<str:name>/versions/<int:number>/stage/",
+        views.VersionStage.as_view(),
+        name="version-stage",
+    ),
+    path(
+        "models/<str:name>/versions/<int:number>/artifacts/<path:path>",
+        views.ArtifactDownload.as_view(),
+        name="artifact",
+    ),
+    path("models/<str:name>/stages/<str:stage>", views.ResolveStage.as_view(), name="stage"),
+    path("models/<str:name>/aliases/<str:alias>", views.Alias.as_view(), name="alias"),
+]

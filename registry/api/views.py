@@ -1,0 +1,284 @@
+"""REST API views: validate input, call one service, render the result."""
+
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseNotModified
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..access import Action, get_model_for, get_version_for, teams_allowing
+from ..artifacts import sha256_digest_header
+from ..models import ApiToken, Artifact, Stage
+from .serializers import (
+    AliasSerializer,
+    ModelCreateSerializer,
+    ModelSerializer,
+    ModelUpdateSerializer,
+    StageSerializer,
+    TeamSerializer,
+    TokenCreateSerializer,
+    TokenSerializer,
+    VersionSerializer,
+    VersionUploadSerializer,
+)
+from .uploads import LimitedUploadHandler
+
+
+def _team_for(user, slug: str):
+    team = teams_allowing(user, Action.VIEW).filter(slug=slug).first()
+    if team is None:
+        raise Http404(f"You are not in a team called {slug!r}.")
+    return team
+
+
+def _model_response(request, model, status_code=status.HTTP_200_OK):
+    model = selectors.with_model_relations(type(model).objects.filter(pk=model.pk)).get()
+    return Response(ModelSerializer(model, context={"request": request}).data, status=status_code)
+
+
+def _version_response(request, version, status_code=status.HTTP_200_OK):
+    version = selectors.version_details().get(pk=version.pk)
+    return Response(VersionSerializer(version, context={"request": request}).data, status=status_code)
+
+
+class TeamList(APIView):
+    @extend_schema(responses=TeamSerializer(many=True), summary="Teams you belong to")
+    def get(self, request):
+        teams = teams_allowing(request.user, Action.VIEW)
+        return Response(TeamSerializer(teams, many=True).data)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("search", str, description="Part of the name or description"),
+        OpenApiParameter("team", str, description="Team slug"),
+        OpenApiParameter("tag", str),
+        OpenApiParameter("stage", str, enum=["staging", "production", "archived"]),
+    ]
+)
+class ModelList(generics.ListAPIView):
+    serializer_class = ModelSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        q = self.request.query_params
+        return selectors.model_list(
+            self.request.user,
+            search=q.get("search", ""),
+            team=q.get("team", ""),
+            tag=q.get("tag", ""),
+            stage=q.get("stage", ""),
+        )
+
+    @extend_schema(request=ModelCreateSerializer, responses={201: ModelSerializer})
+    def post(self, request):
+        data = ModelCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        model = services.create_model(
+            actor=request.user,
+            name=fields["name"],
+            team=_team_for(request.user, fields["team"]),
+            task_type=fields["task_type"],
+            description=fields["description"],
+            tags=fields["tags"],
+        )
+        return _model_response(request, model, status.HTTP_201_CREATED)
+
+
+class ModelDetail(APIView):
+    @extend_schema(responses=ModelSerializer)
+    def get(self, request, name):
+        return _model_response(request, get_model_for(request.user, name))
+
+    @extend_schema(request=ModelUpdateSerializer, responses=ModelSerializer)
+    def patch(self, request, name):
+        model = get_model_for(request.user, name, Action.EDIT)
+        data = ModelUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.update_model(actor=request.user, model=model, **data.validated_data)
+        return _model_response(request, model)
+
+
+class VersionList(generics.ListAPIView):
+    serializer_class = VersionSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body: stream files to disk and stop past the size limit.
+        request.upload_handlers = [LimitedUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_queryset(self):
+        model = get_model_for(self.request.user, self.kwargs["name"])
+        return selectors.version_details().filter(model=model).order_by("-number")
+
+    @extend_schema(
+        request={"multipart/form-data": VersionUploadSerializer, "application/json": VersionUploadSerializer},
+        responses={201: VersionSerializer, 200: VersionSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="A retried request with the same key returns the same version.",
+            )
+        ],
+        summary="Register a new version (metadata + files or one archive)",
+    )
+    def post(self, request, name):
+        data = VersionUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        files = fields["files"]
+        paths = fields["paths"] or [f.name for f in files]
+        upload = services.Upload(files=list(zip(paths, files, strict=True)))
+        if "archive" in fields:
+            upload.archive = (fields["archive"].name, fields["archive"])
+        lineage = services.Lineage(
+            description=fields["description"],
+            git_repo=fields["git_repo"],
+            git_commit=fields["git_commit"],
+            git_branch=fields["git_branch"],
+            ci_run_url=fields["ci_run_url"],
+            training_data_uri=fields["training_data_uri"],
+            training_data_sha256=fields["training_data_sha256"],
+            params=fields["params"],
+            metrics=fields["metrics"],
+            requirements=fields["requirements"],
+        )
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        key = request.headers.get("Idempotency-Key")
+        push = dict(lineage=lineage, upload=upload, token=token, idempotency_key=key)
+        try:
+            model = get_model_for(request.user, name, Action.PUSH)
+        except Http404:
+            if not fields.get("team"):
+                raise Http404(
+                    f"No model named {name!r}. Name a team to create it with its first version."
+                ) from None
+            model = None
+        if model is not None:
+            version, created = services.register_version(actor=request.user, model=model, **push)
+        else:
+            # The first push creates the model; if the version fails, the model is rolled back.
+            with transaction.atomic():
+                model = services.create_model(
+                    actor=request.user,
+                    name=name,
+                    team=_team_for(request.user, fields["team"]),
+                    task_type=fields.get("task_type") or "other",
+                )
+                version, created = services.register_version(
+                    actor=request.user, model=model, **push
+                )
+        return _version_response(
+            request, version, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class VersionDetail(APIView):
+    @extend_schema(responses=VersionSerializer)
+    def get(self, request, name, number):
+        return _version_response(request, get_version_for(request.user, name, number))
+
+
+class VersionStage(APIView):
+    @extend_schema(request=StageSerializer, responses=VersionSerializer, summary="Move a version to a stage")
+    def post(self, request, name, number):
+        version = get_version_for(request.user, name, number, Action.STAGE)
+        data = StageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_stage(actor=request.user, version=version, stage=data.validated_data["stage"])
+        return _version_response(request, version)
+
+
+class ResolveStage(APIView):
+    @extend_schema(
+        responses=VersionSerializer,
+        summary="The version in a stage, with checksums and download URLs",
+    )
+    def get(self, request, name, stage):
+        model = get_model_for(request.user, name)
+        if stage not in (Stage.STAGING, Stage.PRODUCTION):
+            raise Http404(f"Unknown stage {stage!r}: use staging or production.")
+        version = selectors.version_in_stage(model, stage)
+        if version is None:
+            raise Http404(f"Model {name!r} has no version in {stage}.")
+        return Response(VersionSerializer(version, context={"request": request}).data)
+
+
+class Alias(APIView):
+    @extend_schema(responses=VersionSerializer, summary="The version an alias points to")
+    def get(self, request, name, alias):
+        model = get_model_for(request.user, name)
+        version = selectors.version_with_alias(model, alias)
+        if version is None:
+            raise Http404(f"Model {name!r} has no alias {alias!r}.")
+        return Response(VersionSerializer(version, context={"request": request}).data)
+
+    @extend_schema(request=AliasSerializer, responses=VersionSerializer, summary="Point an alias at a version")
+    def put(self, request, name, alias):
+        data = AliasSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = get_version_for(request.user, name, data.validated_data["version"], Action.STAGE)
+        services.set_alias(actor=request.user, version=version, alias=alias)
+        return _version_response(request, version)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, name, alias):
+        model = get_model_for(request.user, name, Action.STAGE)
+        try:
+            services.delete_alias(actor=request.user, model=model, alias=alias)
+        except services.ModelAlias.DoesNotExist:
+            raise Http404(f"Model {name!r} has no alias {alias!r}.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ArtifactDownload(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download one file")
+    def get(self, request, name, number, path):
+        version = get_version_for(request.user, name, number)
+        artifact = Artifact.objects.filter(version=version, path=path).first()
+        if artifact is None:
+            raise Http404(f"Version {number} of {name!r} has no file {path!r}.")
+        etag = f'"{artifact.sha256}"'
+        if request.headers.get("If-None-Match") == etag:
+            return HttpResponseNotModified(headers={"ETag": etag})
+        stream = services.artifact_storage().open(artifact.storage_name, "rb")
+        response = FileResponse(
+            stream, as_attachment=True, filename=path.rsplit("/", 1)[-1]
+        )
+        response["Content-Length"] = str(artifact.size)
+        response["ETag"] = etag
+        response["Digest"] = sha256_digest_header(artifact.sha256)
+        response["X-Checksum-SHA256"] = artifact.sha256
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        return response
+
+
+class TokenList(APIView):
+    @extend_schema(responses=TokenSerializer(many=True), summary="Your API tokens")
+    def get(self, request):
+        return Response(TokenSerializer(request.user.api_tokens.all(), many=True).data)
+
+    @extend_schema(request=TokenCreateSerializer, responses={201: TokenSerializer})
+    def post(self, request):
+        data = TokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, plain = services.create_token(user=request.user, **data.validated_data)
+        body = TokenSerializer(token).data | {"token": plain}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenDetail(APIView):
+    @extend_schema(responses={204: None}, summary="Revoke a token")
+    def delete(self, request, token_id):
+        try:
+            services.revoke_token(user=request.user, token_id=token_id)
+        except ApiToken.DoesNotExist:
+            raise Http404("You have no such token.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,256 @@
+"""The registry's data: teams and roles, API tokens, registered models, versions and artifacts."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+model_name_validator = RegexValidator(
+    MODEL_NAME_PATTERN,
+    "Use 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
+)
+alias_name_validator = RegexValidator(
+    r"^[A-Za-z][A-Za-z0-9_-]{0,49}$",
+    "An alias is 1-50 letters, digits, dashes or underscores, starting with a letter.",
+)
+
+
+class Role(models.TextChoices):
+    DATA_SCIENTIST = "data_scientist", "Data scientist"
+    DEVOPS = "devops", "DevOps"
+    APP_DEVELOPER = "app_developer", "App developer"
+    VIEWER = "viewer", "Viewer"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one team; owners may do everything within the team."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_owner = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="one_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+
+
+class ApiToken(models.Model):
+    """A bearer token `vt_<prefix>_<secret>`: found by prefix, compared by sha256, never stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_sha256 = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (vt_{self.prefix}_…)"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class TaskType(models.TextChoices):
+    CLASSIFICATION = "classification", "Classification"
+    REGRESSION = "regression", "Regression"
+    RANKING = "ranking", "Ranking"
+    CLUSTERING = "clustering", "Clustering"
+    FORECASTING = "forecasting", "Forecasting"
+    OTHER = "other", "Other"
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegisteredModel(models.Model):
+    name = models.CharField(max_length=100, unique=True, validators=[model_name_validator])
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="models")
+    task_type = models.CharField(max_length=20, choices=TaskType.choices, default=TaskType.OTHER)
+    description = models.TextField(blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="models")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Kept by register_version() so lists need no aggregate over versions.
+    latest_version_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.TextChoices):
+    NONE = "none", "None"
+    STAGING = "staging", "Staging"
+    PRODUCTION = "production", "Production"
+    ARCHIVED = "archived", "Archived"
+
+
+class LoadStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
+class ModelVersion(models.Model):
+    """One registered version. Artifacts and lineage never change after registration."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    description = models.TextField(blank=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NONE)
+
+    git_repo = models.CharField(max_length=500, blank=True)
+    git_commit = models.CharField(max_length=64, blank=True)
+    git_branch = models.CharField(max_length=255, blank=True)
+    ci_run_url = models.URLField(max_length=500, blank=True)
+    training_data_uri = models.CharField(max_length=1000, blank=True)
+    training_data_sha256 = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    requirements = models.JSONField(default=list, blank=True)
+    flavors = models.JSONField(default=dict, blank=True)
+    signature = models.JSONField(null=True, blank=True)
+    mlflow_version = models.CharField(max_length=50, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_with_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+
+    load_status = models.CharField(
+        max_length=20, choices=LoadStatus.choices, default=LoadStatus.PENDING
+    )
+    load_error = models.TextField(blank=True)
+    load_seconds = models.FloatField(null=True, blank=True)
+    load_prediction_shape = models.JSONField(null=True, blank=True)
+    load_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["model", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "number"], name="version_number_unique"),
+            models.UniqueConstraint(
+                fields=["model", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="version_idempotency_key_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["model"], condition=Q(stage="staging"), name="one_version_in_staging"
+            ),
+            models.UniqueConstraint(
+                fields=["model"], condition=Q(stage="production"), name="one_version_in_production"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.number}"
+
+    @property
+    def load_check_done(self) -> bool:
+        return self.load_status in (LoadStatus.PASSED, LoadStatus.FAILED)
+
+
+class Artifact(models.Model):
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="artifacts")
+    path = models.CharField(max_length=500)
+    storage_name = models.CharField(max_length=700)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "path"], name="artifact_path_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class ModelAlias(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=50, validators=[alias_name_validator])
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="aliases")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["model", "name"], name="alias_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.name}"
+
+
+class StageChange(models.Model):
+    """History of stage moves: who moved which version from where to where."""
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.CharField(max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,58 @@
+"""Reads that pages and the API share, with the joins that keep query counts constant."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from .access import visible_models
+from .models import ModelAlias, ModelVersion, RegisteredModel, Stage
+
+
+def model_list(
+    user, *, search: str = "", team: str = "", tag: str = "", stage: str = ""
+) -> QuerySet[RegisteredModel]:
+    models = visible_models(user)
+    if search:
+        models = models.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    if team:
+        models = models.filter(team__slug=team)
+    if tag:
+        models = models.filter(tags__name=tag.lower())
+    if stage in (Stage.STAGING, Stage.PRODUCTION, Stage.ARCHIVED):
+        models = models.filter(versions__stage=stage)
+    return with_model_relations(models.distinct().order_by("-updated_at", "name"))
+
+
+def with_model_relations(models: QuerySet[RegisteredModel]) -> QuerySet[RegisteredModel]:
+    return models.select_related("team", "created_by", "updated_by").prefetch_related(
+        "tags",
+        Prefetch(
+            "versions",
+            queryset=ModelVersion.objects.filter(
+                stage__in=[Stage.STAGING, Stage.PRODUCTION]
+            ).only("id", "model_id", "number", "stage"),
+            to_attr="staged_versions",
+        ),
+        Prefetch("aliases", queryset=ModelAlias.objects.select_related("version")),
+    )
+
+
+def version_details() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.select_related(
+        "model__team", "created_by", "created_with_token"
+    ).prefetch_related("artifacts", "aliases")
+
+
+def versions_of(model: RegisteredModel) -> QuerySet[ModelVersion]:
+    return (
+        model.versions.select_related("created_by")
+        .prefetch_related("aliases")
+        .defer("signature", "flavors", "requirements")
+        .order_by("-number")
+    )
+
+
+def version_in_stage(model: RegisteredModel, stage: str) -> ModelVersion | None:
+    return version_details().filter(model=model, stage=stage).first()
+
+
+def version_with_alias(model: RegisteredModel, alias: str) -> ModelVersion | None:
+    return version_details().filter(model=model, aliases__name=alias).first()

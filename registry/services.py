@@ -1,0 +1,456 @@
+"""Every write to the registry: one function per state change, called by pages, API and tasks."""
+
+import hashlib
+import math
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import IO
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import access
+from .access import Action
+from .artifacts import StoredFile, clean_relpath, iter_archive, store_stream
+from .mlmodel import read_mlmodel, read_requirements
+from .models import (
+    ApiToken,
+    Artifact,
+    LoadStatus,
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+    Stage,
+    StageChange,
+    Tag,
+    TaskType,
+    Team,
+    TokenScope,
+    alias_name_validator,
+    model_name_validator,
+)
+
+TOKEN_PREFIX = "vt_"
+
+
+def artifact_storage():
+    return storages["artifacts"]
+
+
+# --- Tokens ---------------------------------------------------------------------------------
+
+
+def create_token(
+    *, user: User, name: str, scopes: Iterable[str], expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """A new token and its plain text, which exists only in this return value."""
+    scopes = sorted(set(scopes))
+    if not scopes or any(s not in TokenScope.values for s in scopes):
+        raise ValidationError(f"Scopes must be some of: {', '.join(TokenScope.values)}.")
+    if TokenScope.WRITE in scopes and TokenScope.READ not in scopes:
+        scopes = sorted([*scopes, TokenScope.READ])
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise ValidationError("A token expires after 1 to 3650 days.")
+    name = (name or "").strip() or "token"
+    if len(name) > 100:
+        raise ValidationError("A token name is at most 100 characters.")
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=prefix,
+        secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+        scopes=scopes,
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+
+
+def authenticate_token(plain: str) -> ApiToken | None:
+    """The live token matching `plain`, its last use recorded; None for anything else."""
+    if not plain.startswith(TOKEN_PREFIX) or plain.count("_") < 2:
+        return None
+    prefix, _, secret = plain[len(TOKEN_PREFIX) :].partition("_")
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None:
+        return None
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    if not secrets.compare_digest(digest, token.secret_sha256):
+        return None
+    now = timezone.now()
+    if token.revoked_at or (token.expires_at and token.expires_at <= now):
+        return None
+    if not token.user.is_active:
+        return None
+    # At most one write a minute per token keeps hot CI loops from hammering one row.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def revoke_token(*, user: User, token_id: int) -> None:
+    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    if not updated and not ApiToken.objects.filter(pk=token_id, user=user).exists():
+        raise ApiToken.DoesNotExist
+
+
+# --- Models ---------------------------------------------------------------------------------
+
+
+def _clean_tags(tags: Iterable[str]) -> list[Tag]:
+    names = sorted({t.strip().lower() for t in tags if t and t.strip()})
+    for name in names:
+        if len(name) > 50 or not all(c.isalnum() or c in "-_" for c in name):
+            raise ValidationError(f"Tag {name!r}: use letters, digits, dashes and underscores.")
+    existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    for name in names:
+        if name not in existing:
+            existing[name], _ = Tag.objects.get_or_create(name=name)
+    return [existing[n] for n in names]
+
+
+@transaction.atomic
+def create_model(
+    *,
+    actor: User,
+    name: str,
+    team: Team,
+    task_type: str = TaskType.OTHER,
+    description: str = "",
+    tags: Iterable[str] = (),
+) -> RegisteredModel:
+    if not access.team_allows(actor, team.id, Action.PUSH):
+        raise PermissionDenied(f"Your role in team {team.name} does not allow registering models.")
+    model_name_validator(name)
+    if task_type not in TaskType.values:
+        raise ValidationError(f"Task type must be one of: {', '.join(TaskType.values)}.")
+    if RegisteredModel.objects.filter(name=name).exists():
+        raise ValidationError(f"A model named {name!r} already exists.")
+    try:
+        with transaction.atomic():
+            model = RegisteredModel.objects.create(
+                name=name,
+                team=team,
+                task_type=task_type,
+                description=description,
+                created_by=actor,
+                updated_by=actor,
+            )
+    except IntegrityError:
+        raise ValidationError(f"A model named {name!r} already exists.") from None
+    model.tags.set(_clean_tags(tags))
+    return model
+
+
+@transaction.atomic
+def update_model(
+    *,
+    actor: User,
+    model: RegisteredModel,
+    description: str | None = None,
+    task_type: str | None = None,
+    tags: Iterable[str] | None = None,
+) -> RegisteredModel:
+    if not access.can(actor, Action.EDIT, model):
+        raise PermissionDenied("Your role does not allow editing this model.")
+    if task_type is not None:
+        if task_type not in TaskType.values:
+            raise ValidationError(f"Task type must be one of: {', '.join(TaskType.values)}.")
+        model.task_type = task_type
+    if description is not None:
+        model.description = description
+    model.updated_by = actor
+    model.save()
+    if tags is not None:
+        model.tags.set(_clean_tags(tags))
+    return model
+
+
+# --- Versions -------------------------------------------------------------------------------
+
+
+@dataclass
+class Lineage:
+    description: str = ""
+    git_repo: str = ""
+    git_commit: str = ""
+    git_branch: str = ""
+    ci_run_url: str = ""
+    training_data_uri: str = ""
+    training_data_sha256: str = ""
+    params: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    requirements: list[str] | None = None
+
+
+def _check_lineage(lineage: Lineage) -> None:
+    if not isinstance(lineage.params, dict) or not isinstance(lineage.metrics, dict):
+        raise ValidationError("params and metrics must be JSON objects.")
+    for key, value in lineage.metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(f"Metric {key!r} must be a number, not {value!r}.")
+        if not math.isfinite(value):
+            raise ValidationError(f"Metric {key!r} is {value}; metrics must be finite numbers.")
+    for key, value in lineage.params.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"Parameter {key!r} is {value}; use a string for it.")
+    sha = lineage.training_data_sha256
+    if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha.lower())):
+        raise ValidationError("training_data_sha256 must be 64 hexadecimal characters.")
+    commit = lineage.git_commit
+    if commit and (len(commit) > 64 or any(c not in "0123456789abcdef" for c in commit.lower())):
+        raise ValidationError("git_commit must be a hexadecimal commit id.")
+    if lineage.requirements is not None and (
+        not isinstance(lineage.requirements, list)
+        or not all(isinstance(r, str) for r in lineage.requirements)
+    ):
+        raise ValidationError("requirements must be a list of strings.")
+
+
+@dataclass
+class Upload:
+    """What a client sent: loose files (path, stream) and/or one archive (name, stream)."""
+
+    files: list[tuple[str, IO[bytes]]] = field(default_factory=list)
+    archive: tuple[str, IO[bytes]] | None = None
+
+
+def register_version(
+    *,
+    actor: User,
+    model: RegisteredModel,
+    lineage: Lineage,
+    upload: Upload,
+    token: ApiToken | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[ModelVersion, bool]:
+    """Store the files, then number and save the version; (version, created).
+
+    Files go to a fresh folder first; if anything after that fails, the folder is deleted, so a
+    failed upload leaves neither a version nor a file. The number is taken under a row lock on
+    the model, so concurrent uploads get 1, 2, 3 … with no gap or duplicate.
+    """
+    if not access.can(actor, Action.PUSH, model):
+        raise PermissionDenied("Your role does not allow pushing versions of this model.")
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 255:
+            raise ValidationError("Idempotency-Key must be 1-255 characters.")
+        existing = ModelVersion.objects.filter(model=model, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    _check_lineage(lineage)
+
+    storage = artifact_storage()
+    folder = f"versions/{uuid.uuid4()}"
+    stored: list[StoredFile] = []
+    try:
+        stored = _store_upload(storage, folder, upload)
+        info = None
+        requirements = lineage.requirements
+        for item in stored:
+            if item.path == "MLmodel" and item.content is not None:
+                info = read_mlmodel(item.content)
+            if item.path == "requirements.txt" and item.content and requirements is None:
+                requirements = read_requirements(item.content)
+        version = _save_version(
+            actor=actor,
+            model=model,
+            lineage=lineage,
+            requirements=requirements or [],
+            info=info,
+            stored=stored,
+            token=token,
+            idempotency_key=idempotency_key,
+        )
+    except BaseException:
+        for item in stored:
+            storage.delete(item.storage_name)
+        raise
+    if version is None:  # lost an idempotency race: the other request's version stands
+        for item in stored:
+            storage.delete(item.storage_name)
+        return ModelVersion.objects.get(model=model, idempotency_key=idempotency_key), False
+    return version, True
+
+
+def _store_upload(storage, folder: str, upload: Upload) -> list[StoredFile]:
+    limit = settings.MAX_UPLOAD_BYTES
+    stored: list[StoredFile] = []
+    seen: set[str] = set()
+
+    def add(path: str, stream: IO[bytes]) -> None:
+        if path in seen:
+            raise ValidationError(f"The file {path!r} was sent twice.")
+        seen.add(path)
+        remaining = limit - sum(s.size for s in stored)
+        stored.append(store_stream(storage, folder, path, stream, remaining))
+
+    try:
+        for raw_path, stream in upload.files:
+            add(clean_relpath(raw_path), stream)
+        if upload.archive is not None:
+            name, stream = upload.archive
+            for path, member in iter_archive(stream, name, settings.DATA_UPLOAD_MAX_NUMBER_FILES):
+                add(path, member)
+    except BaseException:
+        for item in stored:
+            storage.delete(item.storage_name)
+        raise
+    return stored
+
+
+def _save_version(
+    *,
+    actor,
+    model,
+    lineage: Lineage,
+    requirements,
+    info,
+    stored,
+    token,
+    idempotency_key,
+) -> ModelVersion | None:
+    try:
+        with transaction.atomic():
+            locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+            number = locked.latest_version_number + 1
+            version = ModelVersion.objects.create(
+                model=locked,
+                number=number,
+                description=lineage.description,
+                git_repo=lineage.git_repo,
+                git_commit=lineage.git_commit,
+                git_branch=lineage.git_branch,
+                ci_run_url=lineage.ci_run_url,
+                training_data_uri=lineage.training_data_uri,
+                training_data_sha256=lineage.training_data_sha256.lower(),
+                params=lineage.params,
+                metrics=lineage.metrics,
+                requirements=requirements,
+                flavors=info.flavors if info else {},
+                signature=info.signature if info else None,
+                mlflow_version=info.mlflow_version if info else "",
+                created_by=actor,
+                created_with_token=token,
+                idempotency_key=idempotency_key,
+            )
+            Artifact.objects.bulk_create(
+                Artifact(
+                    version=version,
+                    path=s.path,
+                    storage_name=s.storage_name,
+                    size=s.size,
+                    sha256=s.sha256,
+                )
+                for s in stored
+            )
+            RegisteredModel.objects.filter(pk=model.pk).update(
+                latest_version_number=number, updated_at=timezone.now(), updated_by=actor
+            )
+            transaction.on_commit(lambda: _enqueue_load_check(version.pk))
+    except IntegrityError:
+        if idempotency_key and ModelVersion.objects.filter(
+            model=model, idempotency_key=idempotency_key
+        ).exists():
+            return None
+        raise
+    return version
+
+
+def _enqueue_load_check(version_id: int) -> None:
+    from .tasks import check_version_loads  # tasks import services: import here, not at top
+
+    check_version_loads.delay(version_id)
+
+
+# --- Stages and aliases ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_stage(*, actor: User, version: ModelVersion, stage: str) -> ModelVersion:
+    """Move a version to a stage; the version holding staging/production before is archived.
+
+    The single place stages change: the review workflow will guard this function.
+    """
+    if not access.can(actor, Action.STAGE, version.model):
+        raise PermissionDenied("Your role does not allow changing stages of this model.")
+    if stage not in Stage.values:
+        raise ValidationError(f"Stage must be one of: {', '.join(Stage.values)}.")
+    # Lock the model row: two concurrent promotions queue here instead of racing the constraint.
+    RegisteredModel.objects.select_for_update().get(pk=version.model_id)
+    version.refresh_from_db(fields=["stage"])
+    old = version.stage
+    if old == stage:
+        return version
+    if stage in (Stage.STAGING, Stage.PRODUCTION):
+        for holder in ModelVersion.objects.filter(model_id=version.model_id, stage=stage):
+            ModelVersion.objects.filter(pk=holder.pk).update(stage=Stage.ARCHIVED)
+            StageChange.objects.create(
+                version=holder, from_stage=stage, to_stage=Stage.ARCHIVED, actor=actor
+            )
+    ModelVersion.objects.filter(pk=version.pk).update(stage=stage)
+    version.stage = stage
+    StageChange.objects.create(version=version, from_stage=old, to_stage=stage, actor=actor)
+    RegisteredModel.objects.filter(pk=version.model_id).update(
+        updated_at=timezone.now(), updated_by=actor
+    )
+    return version
+
+
+@transaction.atomic
+def set_alias(*, actor: User, version: ModelVersion, alias: str) -> ModelAlias:
+    if not access.can(actor, Action.STAGE, version.model):
+        raise PermissionDenied("Your role does not allow changing aliases of this model.")
+    alias_name_validator(alias)
+    if alias.lower() in Stage.values or alias.isdigit():
+        raise ValidationError(f"{alias!r} is reserved; pick another alias name.")
+    obj, _ = ModelAlias.objects.update_or_create(
+        model_id=version.model_id,
+        name=alias,
+        defaults={"version": version, "updated_by": actor},
+    )
+    return obj
+
+
+@transaction.atomic
+def delete_alias(*, actor: User, model: RegisteredModel, alias: str) -> None:
+    if not access.can(actor, Action.STAGE, model):
+        raise PermissionDenied("Your role does not allow changing aliases of this model.")
+    deleted, _ = ModelAlias.objects.filter(model=model, name=alias).delete()
+    if not deleted:
+        raise ModelAlias.DoesNotExist
+
+
+# --- Load check -----------------------------------------------------------------------------
+
+
+def claim_load_check(version_id: int) -> bool:
+    """Mark the check running unless it already finished; False means nothing is left to do."""
+    return bool(
+        ModelVersion.objects.filter(
+            pk=version_id, load_status__in=[LoadStatus.PENDING, LoadStatus.RUNNING]
+        ).update(load_status=LoadStatus.RUNNING)
+    )
+
+
+def finish_load_check(
+    *, version_id: int, passed: bool, seconds: float | None, shape, error: str = ""
+) -> None:
+    ModelVersion.objects.filter(pk=version_id).update(
+        load_status=LoadStatus.PASSED if passed else LoadStatus.FAILED,
+        load_seconds=seconds,
+        load_prediction_shape=shape,
+        load_error=error[:20000],
+        load_checked_at=timezone.now(),
+    )

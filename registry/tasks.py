@@ -1,0 +1,32 @@
+"""Celery tasks of the registry: thin, take ids, call services."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from . import services
+from .loadcheck import check_version
+from .models import ModelVersion
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=settings.LOAD_CHECK_TIMEOUT_SECONDS + 60,
+    time_limit=settings.LOAD_CHECK_TIMEOUT_SECONDS + 120,
+)
+def check_version_loads(version_id: int) -> None:
+    """Load the version in a child process and record passed/failed; a finished check is kept."""
+    if not services.claim_load_check(version_id):
+        return
+    version = ModelVersion.objects.get(pk=version_id)
+    result = check_version(version)
+    services.finish_load_check(
+        version_id=version_id,
+        passed=result.passed,
+        seconds=result.seconds,
+        shape=result.shape,
+        error=result.error,
+    )

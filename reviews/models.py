@@ -1,0 +1,1 @@
+"""Tables of the reviews app arrive with its issue."""

@@ -1,0 +1,1 @@
+"""Vetted: the Django project package (settings, URLs, Celery app, WSGI, CLI)."""
