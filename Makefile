@@ -1,0 +1,51 @@
+# Two commands: `make run` (the whole product on embedded defaults) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+export DEBUG ?= true
+export ALLOWED_HOSTS ?= localhost,127.0.0.1,[::1]
+
+.PHONY: install run test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Vetted runs at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo "  Demo logins (password: vetted-demo):"
+	@echo "    alice  data scientist, owner of team Fraud"
+	@echo "    bob    DevOps in Fraud          carol  app developer in Fraud"
+	@echo "    victor viewer in Fraud          mallory data scientist in team Growth"
+	@echo "    admin  superuser"
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery -A vetted worker --loglevel=INFO --concurrency=2 & \
+	$(VENV)/bin/celery -A vetted beat --loglevel=INFO --schedule=var/celerybeat-schedule & \
+	$(VENV)/bin/gunicorn vetted.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --timeout 300 \
+		--access-logfile - ; \
+	wait
+
+test: install
+	DEBUG=true $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,145 @@
+"""People and things the tests meet: alice, bob, carol and mallory, real MLflow model folders.
+
+alice: data scientist, owner of team `fraud`      bob: DevOps in `fraud`
+carol: app developer in `fraud`                    victor: viewer in `fraud`
+mallory: data scientist in another team, `growth`
+"""
+
+import io
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from registry import services
+from registry.models import Membership, Role, Team
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def teams(db):
+    return {
+        "fraud": Team.objects.create(name="Fraud", slug="fraud"),
+        "growth": Team.objects.create(name="Growth", slug="growth"),
+    }
+
+
+def _person(username, team, role, owner=False):
+    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+    Membership.objects.create(user=user, team=team, role=role, is_owner=owner)
+    return user
+
+
+@pytest.fixture
+def people(teams):
+    return {
+        "alice": _person("alice", teams["fraud"], Role.DATA_SCIENTIST, owner=True),
+        "bob": _person("bob", teams["fraud"], Role.DEVOPS),
+        "carol": _person("carol", teams["fraud"], Role.APP_DEVELOPER),
+        "victor": _person("victor", teams["fraud"], Role.VIEWER),
+        "mallory": _person("mallory", teams["growth"], Role.DATA_SCIENTIST),
+    }
+
+
+@pytest.fixture
+def alice(people):
+    return people["alice"]
+
+
+@pytest.fixture
+def bob(people):
+    return people["bob"]
+
+
+@pytest.fixture
+def token_for():
+    """token_for(user, "read,write") → the plain token, as a CI job would hold it."""
+
+    def make(user, scopes="read,write"):
+        _, plain = services.create_token(user=user, name="ci", scopes=scopes.split(","))
+        return plain
+
+    return make
+
+
+@pytest.fixture
+def api_as(token_for):
+    """api_as(user) → an APIClient sending that user's bearer token."""
+
+    def make(user, scopes="read,write"):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user, scopes)}")
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sklearn_model_dir(tmp_path_factory) -> Path:
+    """A real MLflow model folder: logistic regression on iris, with signature and example."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    frame = load_iris(as_frame=True).frame
+    features = frame.drop(columns="target")
+    model = LogisticRegression(max_iter=500).fit(features, frame["target"])
+    path = tmp_path_factory.mktemp("models") / "iris"
+    mlflow.sklearn.save_model(
+        model,
+        str(path),
+        signature=infer_signature(features, model.predict(features)),
+        input_example=features.head(3),
+    )
+    return path
+
+
+def pyfunc_model_dir(tmp_path: Path, body: str) -> Path:
+    """An MLflow pyfunc model whose predict() runs `body` (to make models that raise or hang)."""
+    import mlflow.pyfunc
+
+    code = tmp_path / "custom_model.py"
+    code.write_text(
+        "import mlflow.pyfunc\n"
+        "class Custom(mlflow.pyfunc.PythonModel):\n"
+        "    def predict(self, context, model_input, params=None):\n"
+        f"        {body}\n"
+        "        return model_input\n"
+        "mlflow.models.set_model(Custom())\n"
+    )
+    path = tmp_path / "custom"
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    example = pd.DataFrame({"x": [1.0, 2.0]})
+    mlflow.pyfunc.save_model(
+        str(path),
+        python_model=str(code),
+        signature=infer_signature(example, example),
+        input_example=example,
+    )
+    return path
+
+
+def tar_gz_of(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.add(file, arcname=str(file.relative_to(folder)))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def copy_model_dir(tmp_path, sklearn_model_dir):
+    def make() -> Path:
+        target = tmp_path / "copy"
+        shutil.copytree(sklearn_model_dir, target)
+        return target
+
+    return make
