@@ -6,6 +6,7 @@ mallory: data scientist in another team, `growth`
 """
 
 import io
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -143,3 +144,31 @@ def copy_model_dir(tmp_path, sklearn_model_dir):
         return target
 
     return make
+
+
+def need(what: str, available: bool) -> None:
+    """Skip a test whose real server is not configured; in CI (VETTED_REQUIRE_SERVICES) fail."""
+    if available:
+        return
+    if os.environ.get("VETTED_REQUIRE_SERVICES") == "true":
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} is not configured")
+
+
+@pytest.fixture
+def needs_postgres():
+    from django.db import connection
+
+    need("PostgreSQL (DATABASE_URL)", connection.vendor == "postgresql")
+
+
+@pytest.fixture
+def needs_redis():
+    need("Redis (REDIS_URL)", bool(os.environ.get("REDIS_URL")))
+
+
+@pytest.fixture
+def chromium_path():
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    need(f"Chromium at {path}", Path(path).exists())
+    return path
