@@ -79,7 +79,12 @@ def store_stream(
             while data := reader.read(CHUNK_BYTES):
                 yield data
 
-    name = storage.save(f"{prefix}/{relpath}", _Content(reader, name=relpath))
+    intended = f"{prefix}/{relpath}"
+    try:
+        name = storage.save(intended, _Content(reader, name=relpath))
+    except BaseException:
+        storage.delete(intended)  # a stream cut off mid-write leaves a partial file otherwise
+        raise
     return StoredFile(
         path=relpath,
         storage_name=name,
@@ -97,7 +102,9 @@ def _strip_common_folder(names: list[str]) -> list[str]:
     return names
 
 
-def iter_archive(upload: IO[bytes], filename: str, max_files: int) -> Iterator[tuple[str, IO[bytes]]]:
+def iter_archive(
+    upload: IO[bytes], filename: str, max_files: int
+) -> Iterator[tuple[str, IO[bytes]]]:
     """(relative path, stream) for each regular file of a tar(.gz) or zip upload.
 
     Links, devices and paths that escape the folder are refused before anything is yielded.
@@ -146,7 +153,9 @@ def _checked_names(raw_names: list[str], max_files: int) -> list[str]:
     if not raw_names:
         raise ValidationError("The archive holds no files.")
     if len(raw_names) > max_files:
-        raise ValidationError(f"The archive holds {len(raw_names)} files; the limit is {max_files}.")
+        raise ValidationError(
+            f"The archive holds {len(raw_names)} files; the limit is {max_files}."
+        )
     names = _strip_common_folder([clean_relpath(n) for n in raw_names])
     if len(set(names)) != len(names):
         raise ValidationError("The archive holds the same file name twice.")

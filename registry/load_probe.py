@@ -17,7 +17,9 @@ def sample_input(metadata, model_dir: str):
         return example
     signature = metadata.get_input_schema()
     if signature is None:
-        raise ValueError("The model has neither an input example nor a signature to build input from.")
+        raise ValueError(
+            "The model has neither an input example nor a signature to build input from."
+        )
     import numpy as np
     import pandas as pd
 
@@ -26,8 +28,14 @@ def sample_input(metadata, model_dir: str):
         shape = tuple(3 if d == -1 else d for d in spec.shape)
         return np.zeros(shape, dtype=spec.type)
     values = {
-        "double": 0.5, "float": 0.5, "long": 1, "integer": 1, "boolean": False,
-        "string": "a", "binary": b"a", "datetime": pd.Timestamp("2024-01-01"),
+        "double": 0.5,
+        "float": 0.5,
+        "long": 1,
+        "integer": 1,
+        "boolean": False,
+        "string": "a",
+        "binary": b"a",
+        "datetime": pd.Timestamp("2024-01-01"),
     }
     columns = {}
     for i, col in enumerate(signature.inputs):

@@ -62,8 +62,10 @@ def run_probe(model_dir: Path) -> LoadCheckResult:
         report = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
         stderr = done.stderr.decode(errors="replace").strip()[-4000:]
-        how = f"was killed by signal {-done.returncode}" if done.returncode < 0 else (
-            f"exited with code {done.returncode}"
+        how = (
+            f"was killed by signal {-done.returncode}"
+            if done.returncode < 0
+            else (f"exited with code {done.returncode}")
         )
         return LoadCheckResult(
             passed=False,

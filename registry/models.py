@@ -254,3 +254,6 @@ class StageChange(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.from_stage} → {self.to_stage}"

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 
 from .access import visible_models
-from .models import ModelAlias, ModelVersion, RegisteredModel, Stage
+from .models import ModelAlias, ModelVersion, RegisteredModel, Stage, Tag
 
 
 def model_list(
@@ -26,9 +26,9 @@ def with_model_relations(models: QuerySet[RegisteredModel]) -> QuerySet[Register
         "tags",
         Prefetch(
             "versions",
-            queryset=ModelVersion.objects.filter(
-                stage__in=[Stage.STAGING, Stage.PRODUCTION]
-            ).only("id", "model_id", "number", "stage"),
+            queryset=ModelVersion.objects.filter(stage__in=[Stage.STAGING, Stage.PRODUCTION]).only(
+                "id", "model_id", "number", "stage"
+            ),
             to_attr="staged_versions",
         ),
         Prefetch("aliases", queryset=ModelAlias.objects.select_related("version")),
@@ -56,3 +56,13 @@ def version_in_stage(model: RegisteredModel, stage: str) -> ModelVersion | None:
 
 def version_with_alias(model: RegisteredModel, alias: str) -> ModelVersion | None:
     return version_details().filter(model=model, aliases__name=alias).first()
+
+
+def tags_in_use(user) -> QuerySet[Tag]:
+    """Tags on at least one model the user can see: the choices of the list's tag filter."""
+    return Tag.objects.filter(models__in=visible_models(user)).distinct().order_by("name")
+
+
+def versions_numbered(model: RegisteredModel, numbers: list[int]) -> dict[int, ModelVersion]:
+    versions = model.versions.select_related("created_by").filter(number__in=numbers)
+    return {version.number: version for version in versions}

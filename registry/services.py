@@ -360,9 +360,10 @@ def _save_version(
             )
             transaction.on_commit(lambda: _enqueue_load_check(version.pk))
     except IntegrityError:
-        if idempotency_key and ModelVersion.objects.filter(
-            model=model, idempotency_key=idempotency_key
-        ).exists():
+        if (
+            idempotency_key
+            and ModelVersion.objects.filter(model=model, idempotency_key=idempotency_key).exists()
+        ):
             return None
         raise
     return version
@@ -453,4 +454,15 @@ def finish_load_check(
         load_prediction_shape=shape,
         load_error=error[:20000],
         load_checked_at=timezone.now(),
+    )
+
+
+def stalled_load_checks() -> list[int]:
+    """Versions whose check has not finished well past the time a check may take."""
+    grace = timedelta(seconds=2 * settings.LOAD_CHECK_TIMEOUT_SECONDS + 300)
+    return list(
+        ModelVersion.objects.filter(
+            load_status__in=[LoadStatus.PENDING, LoadStatus.RUNNING],
+            created_at__lt=timezone.now() - grace,
+        ).values_list("id", flat=True)[:500]
     )

@@ -30,3 +30,12 @@ def check_version_loads(version_id: int) -> None:
         shape=result.shape,
         error=result.error,
     )
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=120)
+def requeue_stalled_load_checks() -> int:
+    """Beat's safety net: re-send checks whose message was lost (broker flushed, queue renamed)."""
+    stalled = services.stalled_load_checks()
+    for version_id in stalled:
+        check_version_loads.delay(version_id)
+    return len(stalled)

@@ -104,6 +104,7 @@ def pyfunc_model_dir(tmp_path: Path, body: str) -> Path:
     """An MLflow pyfunc model whose predict() runs `body` (to make models that raise or hang)."""
     import mlflow.pyfunc
 
+    tmp_path.mkdir(parents=True, exist_ok=True)
     code = tmp_path / "custom_model.py"
     code.write_text(
         "import mlflow.pyfunc\n"
@@ -121,8 +122,9 @@ def pyfunc_model_dir(tmp_path: Path, body: str) -> Path:
     mlflow.pyfunc.save_model(
         str(path),
         python_model=str(code),
+        # No input example: mlflow would run predict() while saving. The check builds input
+        # from the signature instead.
         signature=infer_signature(example, example),
-        input_example=example,
     )
     return path
 
@@ -172,3 +174,9 @@ def chromium_path():
     path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     need(f"Chromium at {path}", Path(path).exists())
     return path
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness is for production; tests only need passwords to match."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,4 +1,4 @@
-"""API authentication: `Authorization: Bearer vt_…` tokens with read/write scopes, or the session."""
+"""API authentication: `Authorization: Bearer vt_…` tokens (read/write scopes), or the session."""
 
 from rest_framework import authentication, exceptions, permissions
 
@@ -19,7 +19,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = authenticate_token(value.strip())
         if token is None:
             raise exceptions.AuthenticationFailed(
-                "The API token is unknown, revoked or expired. Create a new one in Settings → Tokens."
+                "The API token is unknown, revoked or expired. "
+                "Create a new one in Settings → API tokens."
             )
         return token.user, token
 

@@ -29,8 +29,18 @@ class ModelSerializer(serializers.ModelSerializer):
     class Meta:
         model = RegisteredModel
         fields = [
-            "name", "team", "task_type", "description", "tags", "latest_version", "stages",
-            "aliases", "created_by", "created_at", "updated_at", "url",
+            "name",
+            "team",
+            "task_type",
+            "description",
+            "tags",
+            "latest_version",
+            "stages",
+            "aliases",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "url",
         ]
 
     def get_tags(self, obj) -> list[str]:
@@ -52,7 +62,9 @@ class ModelCreateSerializer(serializers.Serializer):
     team = serializers.CharField(max_length=100, help_text="The team's slug.")
     task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.OTHER)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list
+    )
 
 
 class ModelUpdateSerializer(serializers.Serializer):
@@ -87,9 +99,25 @@ class VersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = [
-            "model", "version", "uuid", "stage", "aliases", "description", "created_by",
-            "token", "created_at", "lineage", "params", "metrics", "requirements", "flavors",
-            "signature", "mlflow_version", "load_check", "artifacts", "url",
+            "model",
+            "version",
+            "uuid",
+            "stage",
+            "aliases",
+            "description",
+            "created_by",
+            "token",
+            "created_at",
+            "lineage",
+            "params",
+            "metrics",
+            "requirements",
+            "flavors",
+            "signature",
+            "mlflow_version",
+            "load_check",
+            "artifacts",
+            "url",
         ]
 
     def get_aliases(self, obj) -> list[str]:
@@ -188,7 +216,16 @@ class AliasSerializer(serializers.Serializer):
 class TokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        ]
 
 
 class TokenCreateSerializer(serializers.Serializer):

@@ -41,7 +41,9 @@ def _model_response(request, model, status_code=status.HTTP_200_OK):
 
 def _version_response(request, version, status_code=status.HTTP_200_OK):
     version = selectors.version_details().get(pk=version.pk)
-    return Response(VersionSerializer(version, context={"request": request}).data, status=status_code)
+    return Response(
+        VersionSerializer(version, context={"request": request}).data, status=status_code
+    )
 
 
 class TeamList(APIView):
@@ -117,7 +119,10 @@ class VersionList(generics.ListAPIView):
         return selectors.version_details().filter(model=model).order_by("-number")
 
     @extend_schema(
-        request={"multipart/form-data": VersionUploadSerializer, "application/json": VersionUploadSerializer},
+        request={
+            "multipart/form-data": VersionUploadSerializer,
+            "application/json": VersionUploadSerializer,
+        },
         responses={201: VersionSerializer, 200: VersionSerializer},
         parameters=[
             OpenApiParameter(
@@ -187,7 +192,9 @@ class VersionDetail(APIView):
 
 
 class VersionStage(APIView):
-    @extend_schema(request=StageSerializer, responses=VersionSerializer, summary="Move a version to a stage")
+    @extend_schema(
+        request=StageSerializer, responses=VersionSerializer, summary="Move a version to a stage"
+    )
     def post(self, request, name, number):
         version = get_version_for(request.user, name, number, Action.STAGE)
         data = StageSerializer(data=request.data)
@@ -220,7 +227,9 @@ class Alias(APIView):
             raise Http404(f"Model {name!r} has no alias {alias!r}.")
         return Response(VersionSerializer(version, context={"request": request}).data)
 
-    @extend_schema(request=AliasSerializer, responses=VersionSerializer, summary="Point an alias at a version")
+    @extend_schema(
+        request=AliasSerializer, responses=VersionSerializer, summary="Point an alias at a version"
+    )
     def put(self, request, name, alias):
         data = AliasSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -239,7 +248,9 @@ class Alias(APIView):
 
 
 class ArtifactDownload(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download one file")
+    @extend_schema(
+        responses={(200, "application/octet-stream"): bytes}, summary="Download one file"
+    )
     def get(self, request, name, number, path):
         version = get_version_for(request.user, name, number)
         artifact = Artifact.objects.filter(version=version, path=path).first()
@@ -249,9 +260,7 @@ class ArtifactDownload(APIView):
         if request.headers.get("If-None-Match") == etag:
             return HttpResponseNotModified(headers={"ETag": etag})
         stream = services.artifact_storage().open(artifact.storage_name, "rb")
-        response = FileResponse(
-            stream, as_attachment=True, filename=path.rsplit("/", 1)[-1]
-        )
+        response = FileResponse(stream, as_attachment=True, filename=path.rsplit("/", 1)[-1])
         response["Content-Length"] = str(artifact.size)
         response["ETag"] = etag
         response["Digest"] = sha256_digest_header(artifact.sha256)

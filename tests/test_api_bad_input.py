@@ -1,0 +1,182 @@
+"""Bad input gets a clear 4xx and leaves nothing half-stored: no version, no file."""
+
+import io
+import json
+import os
+import tarfile
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from registry.models import Artifact, ModelVersion, RegisteredModel
+
+
+def stored_files() -> set[str]:
+    root = os.path.join(os.environ["VETTED_VAR_DIR"], "artifacts")
+    return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
+
+
+@pytest.fixture
+def nothing_left_behind(db):
+    before = stored_files()
+    yield
+    assert ModelVersion.objects.count() == 0
+    assert Artifact.objects.count() == 0
+    assert RegisteredModel.objects.count() == 0  # the first push's model is rolled back too
+    assert stored_files() == before
+
+
+def tar_with(members) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info, data in members:
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def regular(name, data=b"x"):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def symlink(name, target):
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = target
+    return info, None
+
+
+def zip_with(names) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"x")
+    return buffer.getvalue()
+
+
+def push(client, **data):
+    return client.post("/api/v1/models/m/versions/", {"team": "fraud", **data}, format="multipart")
+
+
+def error_of(response) -> str:
+    return response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "archive_name, content, message",
+    [
+        ("m.tar.gz", tar_with([regular("../escape.txt")]), "outside the model folder"),
+        ("m.tar.gz", tar_with([regular("/etc/passwd")]), "absolute"),
+        ("m.tar.gz", tar_with([regular("ok.txt"), symlink("link", "/etc/passwd")]), "link"),
+        ("m.tar.gz", tar_with([regular("a/../../b")]), "outside the model folder"),
+        ("m.zip", zip_with(["ok", "../../evil"]), "outside the model folder"),
+        ("m.tar.gz", b"this is not a tar file", "not a readable tar archive"),
+        ("m.zip", b"PK nope", "not a readable zip file"),
+        ("m.rar", b"whatever", "upload a .tar.gz"),
+        ("m.tar.gz", tar_with([regular("MLmodel", b"flavors: [not, a, mapping")]), "MLmodel"),
+    ],
+)
+def test_hostile_or_broken_archives_are_refused(
+    api_as, alice, nothing_left_behind, archive_name, content, message
+):
+    response = push(api_as(alice), archive=SimpleUploadedFile(archive_name, content))
+    assert response.status_code == 400, response.json()
+    assert message in error_of(response)
+
+
+def test_a_broken_mlmodel_after_good_files_leaves_no_file(api_as, alice, nothing_left_behind):
+    archive = tar_with([regular("weights.bin", b"w" * 5000), regular("MLmodel", b": : :")])
+    response = push(api_as(alice), archive=SimpleUploadedFile("m.tar.gz", archive))
+    assert response.status_code == 400
+    assert "MLmodel" in error_of(response)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("metrics", "{not json", "Not valid JSON"),
+        ("metrics", json.dumps([1, 2]), "JSON object"),
+        ("metrics", '{"auc": NaN}', "finite"),
+        ("metrics", '{"auc": "high"}', "must be a number"),
+        ("params", '{"lr": Infinity}', "use a string"),
+        ("training_data_sha256", "xyz", "64 hexadecimal"),
+        ("git_commit", "not-a-commit!", "hexadecimal"),
+        ("ci_run_url", "javascript:alert(1)", "valid URL"),
+    ],
+)
+def test_bad_metadata_is_refused_with_the_field_named(
+    api_as, alice, nothing_left_behind, field, value, message
+):
+    response = push(api_as(alice), **{field: value})
+    assert response.status_code == 400
+    assert message in error_of(response)
+
+
+@pytest.mark.parametrize(
+    "path", ["../x", "/abs", "a\\b", "a/../../b", "", "x" * 500, "con\x00trol"]
+)
+def test_hostile_loose_file_paths_are_refused(api_as, alice, nothing_left_behind, path):
+    response = push(api_as(alice), files=[SimpleUploadedFile("f.bin", b"data")], paths=[path])
+    assert response.status_code == 400
+
+
+def test_uploads_over_the_size_limit_get_413_and_nothing_is_kept(
+    api_as, alice, settings, nothing_left_behind
+):
+    settings.MAX_UPLOAD_BYTES = 10_000
+    response = push(api_as(alice), files=[SimpleUploadedFile("big.bin", b"0" * 50_000)])
+    assert response.status_code == 413
+    assert "limit" in error_of(response)
+
+
+def test_an_archive_that_unpacks_past_the_limit_is_refused(
+    api_as, alice, settings, nothing_left_behind
+):
+    settings.MAX_UPLOAD_BYTES = 100_000
+    bomb = tar_with([regular("zeros.bin", b"\0" * 400_000)])  # compresses to ~1 KB
+    response = push(api_as(alice), archive=SimpleUploadedFile("m.tar.gz", bomb))
+    assert response.status_code == 400
+    assert "limit" in error_of(response)
+
+
+@pytest.mark.parametrize("name", ["../evil", "has space", "-dash-first", "a" * 101, "é"])
+def test_hostile_model_names_are_refused(api_as, alice, nothing_left_behind, name):
+    response = api_as(alice).post("/api/v1/models/", {"name": name, "team": "fraud"}, format="json")
+    assert response.status_code in (400, 404)
+    assert response.json()["error"]["message"]
+
+
+def test_unknown_ids_get_404_with_a_message(api_as, alice, db):
+    client = api_as(alice)
+    for url in [
+        "/api/v1/models/nope/",
+        "/api/v1/models/nope/versions/1/",
+        "/api/v1/models/nope/stages/production",
+        "/api/v1/models/nope/aliases/champion",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "nope" in error_of(response)
+
+
+def test_pushing_to_an_unknown_model_without_a_team_says_how_to_create_it(api_as, alice, db):
+    response = api_as(alice).post("/api/v1/models/new-one/versions/", {}, format="json")
+    assert response.status_code == 404
+    assert "Name a team" in error_of(response)
+
+
+def test_an_unknown_stage_is_refused(api_as, alice, bob):
+    api_as(alice).post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json")
+    response = api_as(bob).post("/api/v1/models/m/versions/1/stage/", {"stage": "prod"})
+    assert response.status_code == 400
+    assert "stage" in error_of(response)
+
+
+def test_malformed_json_bodies_get_400(api_as, alice, db):
+    response = api_as(alice).generic(
+        "POST", "/api/v1/models/", "{broken", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert error_of(response)

@@ -1,0 +1,146 @@
+"""Management commands: `create_token` for CI secrets, `seed_demo` for `make run`."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from registry.models import (
+    ApiToken,
+    Artifact,
+    Membership,
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+    Stage,
+    StageChange,
+    Team,
+)
+
+
+def create_token(*args) -> str:
+    out = io.StringIO()
+    call_command("create_token", *args, stdout=out)
+    return out.getvalue()
+
+
+def bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_it_prints_a_token_that_works_against_the_api(alice):
+    printed = create_token("alice", "--scopes", "read,write")
+
+    token = printed.strip()
+    assert printed == token + "\n"  # the token alone, ready for $(…)
+    assert token.startswith("vt_")
+    client = bearer(token)
+    assert client.get("/api/v1/tokens/").status_code == 200
+    created = client.post(
+        "/api/v1/models/", {"name": "chargeback-model", "team": "fraud"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+
+
+def test_it_makes_read_only_tokens_unless_asked(alice):
+    token = create_token("alice").strip()
+
+    client = bearer(token)
+    assert client.get("/api/v1/models/").status_code == 200
+    refused = client.post("/api/v1/models/", {"name": "x", "team": "fraud"}, format="json")
+    assert refused.status_code == 403
+
+
+def test_it_names_the_token_and_sets_its_expiry(alice):
+    create_token("alice", "--scopes", "read", "--name", "github-actions", "--expires-in-days", "30")
+
+    token = ApiToken.objects.get(user=alice)
+    assert token.name == "github-actions"
+    assert token.scopes == ["read"]
+    expected = timezone.now() + timedelta(days=30)
+    assert abs(token.expires_at - expected) < timedelta(minutes=1)
+
+
+def test_it_refuses_an_unknown_user(db):
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        create_token("nobody", "--scopes", "read")
+
+
+@pytest.mark.parametrize("scopes", ["admin", "read,delete", ","])
+def test_it_refuses_unknown_scopes(alice, scopes):
+    with pytest.raises(CommandError, match="Scopes must be some of: read, write"):
+        create_token("alice", "--scopes", scopes)
+    assert not ApiToken.objects.exists()
+
+
+def test_it_refuses_an_expiry_out_of_range(alice):
+    with pytest.raises(CommandError, match="1 to 3650 days"):
+        create_token("alice", "--expires-in-days", "0")
+
+
+def demo_counts() -> dict[str, int]:
+    return {
+        table.__name__: table.objects.count()
+        for table in (
+            Team,
+            User,
+            Membership,
+            RegisteredModel,
+            ModelVersion,
+            Artifact,
+            ModelAlias,
+            StageChange,
+        )
+    }
+
+
+def test_seed_demo_builds_the_demo_once_and_keeps_it(db):
+    # One test for the whole demo: seeding trains ten models, too slow to repeat per assertion.
+    call_command("seed_demo", stdout=io.StringIO())
+    first = demo_counts()
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert demo_counts() == first
+    assert set(Team.objects.values_list("slug", flat=True)) == {"fraud", "growth"}
+    assert set(RegisteredModel.objects.values_list("name", flat=True)) == {
+        "fraud-detector",
+        "churn-predictor",
+        "house-price",
+    }
+    for model in RegisteredModel.objects.all():
+        versions = list(model.versions.all())
+        assert 3 <= len(versions) <= 4
+        assert model.latest_version_number == len(versions)
+        stages = [v.stage for v in versions]
+        assert stages.count(Stage.PRODUCTION) == 1
+        assert stages.count(Stage.STAGING) == 1
+        assert model.aliases.get(name="champion")
+        params = [v.params for v in versions]
+        assert all(params.count(p) == 1 for p in params), "each version tries other settings"
+        for version in versions:
+            assert version.signature["inputs"]
+            assert version.flavors.get("sklearn")
+            assert len(version.git_commit) == 40
+            assert version.training_data_uri.startswith("s3://acme-data/")
+            assert len(version.training_data_sha256) == 64
+            assert version.artifacts.filter(path="MLmodel").exists()
+    fraud = ModelVersion.objects.filter(model__name="fraud-detector")
+    assert set(fraud.first().metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    house = ModelVersion.objects.filter(model__name="house-price")
+    assert set(house.first().metrics) == {"rmse", "mae", "r2"}
+
+    client = APIClient()
+    assert client.login(username="carol", password="vetted-demo")
+    production = client.get("/api/v1/models/fraud-detector/stages/production")
+    assert production.status_code == 200
+    assert production.json()["version"] == 2
+    assert client.get("/api/v1/models/fraud-detector/aliases/champion").json()["version"] == 2
+    assert client.login(username="mallory", password="vetted-demo")
+    assert client.get("/api/v1/models/fraud-detector/").status_code == 404
+    assert User.objects.get(username="admin").is_superuser
