@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage
@@ -21,6 +22,18 @@ MAX_PATH_LENGTH = 400
 # Files whose content the registry reads itself (metadata, not model weights).
 SMALL_FILES_KEPT = {"MLmodel", "requirements.txt"}
 SMALL_FILE_LIMIT = 1024 * 1024
+
+
+def size_label(size: int) -> str:
+    """1536 → "1.5 KiB": sizes as people read them."""
+    if size < 1024:
+        return f"{size} bytes"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
 
 
 def clean_relpath(raw: str) -> str:
@@ -51,9 +64,8 @@ class _HashingReader:
         data = self.stream.read(CHUNK_BYTES if n is None or n < 0 else n)
         self.size += len(data)
         if self.size > self.limit:
-            raise ValidationError(
-                f"The upload is larger than the limit of {self.limit // (1024 * 1024)} MiB."
-            )
+            limit = size_label(settings.MAX_UPLOAD_BYTES)
+            raise ValidationError(f"The upload is larger than the limit of {limit}.")
         self.sha256.update(data)
         if self.kept is not None and len(self.kept) <= SMALL_FILE_LIMIT:
             self.kept.extend(data)

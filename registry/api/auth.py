@@ -1,5 +1,6 @@
 """API authentication: `Authorization: Bearer vt_…` tokens (read/write scopes), or the session."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from ..models import TokenScope
@@ -42,3 +43,17 @@ class TokenScopePermission(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return token.has_scope(TokenScope.READ)
         return token.has_scope(TokenScope.WRITE)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the bearer token in the OpenAPI schema (Swagger UI's Authorize button)."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from Settings → API tokens or `manage.py create_token`.",
+        }

@@ -3,6 +3,8 @@
 import json
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import ApiToken, ModelVersion, RegisteredModel, Stage, TaskType, TokenScope
@@ -169,6 +171,18 @@ class JSONValueField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
+class JSONObjectField(JSONValueField):
+    def __init__(self, **kwargs):
+        super().__init__(dict, **kwargs)
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class JSONListField(JSONValueField):
+    def __init__(self, **kwargs):
+        super().__init__(list, **kwargs)
+
+
 class VersionUploadSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     git_repo = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
@@ -181,9 +195,9 @@ class VersionUploadSerializer(serializers.Serializer):
     training_data_sha256 = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=64
     )
-    params = JSONValueField(dict, required=False, default=dict)
-    metrics = JSONValueField(dict, required=False, default=dict)
-    requirements = JSONValueField(list, required=False, default=None)
+    params = JSONObjectField(required=False, default=dict)
+    metrics = JSONObjectField(required=False, default=dict)
+    requirements = JSONListField(required=False, default=None)
     files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
     paths = serializers.ListField(
         child=serializers.CharField(max_length=400),

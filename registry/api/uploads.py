@@ -3,12 +3,13 @@
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
+from ..artifacts import size_label
 from .errors import PayloadTooLarge
 
 
 def _too_large() -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"The upload is larger than the limit of {settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB."
+        f"The upload is larger than the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
     )
 
 

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..access import Action, get_model_for, get_version_for, teams_allowing
 from ..artifacts import sha256_digest_header
-from ..models import ApiToken, Artifact, Stage
+from ..models import ApiToken, Artifact, ModelVersion, Stage
 from .serializers import (
     AliasSerializer,
     ModelCreateSerializer,
@@ -115,6 +115,8 @@ class VersionList(generics.ListAPIView):
         return super().initialize_request(request, *args, **kwargs)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no model name
+            return ModelVersion.objects.none()
         model = get_model_for(self.request.user, self.kwargs["name"])
         return selectors.version_details().filter(model=model).order_by("-number")
 
