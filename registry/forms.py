@@ -1,0 +1,86 @@
+"""Forms of the registry pages: they parse input; the services decide what is allowed."""
+
+from django import forms
+
+from .models import Stage, TaskType, TokenScope
+
+LIST_STAGES = [("", "Any stage"), *[(s, s.label) for s in Stage if s != Stage.NONE]]
+
+
+class ModelFilterForm(forms.Form):
+    """The models list's GET filters; a value that is not one of the choices is ignored."""
+
+    search = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.SearchInput(attrs={"placeholder": "Search name or description"}),
+    )
+    team = forms.ChoiceField(required=False)
+    tag = forms.ChoiceField(required=False)
+    stage = forms.ChoiceField(required=False, choices=LIST_STAGES)
+
+    def __init__(self, data, *, teams, tags):
+        super().__init__(data)
+        self.fields["team"].choices = [("", "All teams"), *[(t.slug, t.name) for t in teams]]
+        self.fields["tag"].choices = [("", "Any tag"), *[(t.name, t.name) for t in tags]]
+
+    def filters(self) -> dict[str, str]:
+        self.is_valid()  # fills cleaned_data with the fields that are valid
+        return {name: self.cleaned_data.get(name) or "" for name in self.fields}
+
+
+class ModelEditForm(forms.Form):
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown."
+    )
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. fraud, tabular.")
+    task_type = forms.ChoiceField(choices=TaskType.choices)
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class StageForm(forms.Form):
+    stage = forms.ChoiceField(choices=Stage.choices)
+
+
+class AliasForm(forms.Form):
+    alias = forms.CharField(max_length=50)
+
+
+class VersionUploadForm(forms.Form):
+    """Metadata of a version pushed from the browser; files come from request.FILES."""
+
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    git_repo = forms.CharField(required=False, max_length=500, label="Git repository")
+    git_commit = forms.CharField(required=False, max_length=64, label="Git commit")
+    git_branch = forms.CharField(required=False, max_length=255, label="Git branch")
+    ci_run_url = forms.URLField(
+        required=False, max_length=500, label="CI run URL", assume_scheme="https"
+    )
+    training_data_uri = forms.CharField(required=False, max_length=1000)
+    training_data_sha256 = forms.CharField(required=False, max_length=64)
+    params = forms.JSONField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text='JSON, e.g. {"C": 1.0}'
+    )
+    metrics = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='JSON numbers, e.g. {"auc": 0.91}',
+    )
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “CI of fraud-model”.")
+    scopes = forms.MultipleChoiceField(
+        choices=TokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[TokenScope.READ],
+    )
+    expires_in_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        label="Expires after (days)",
+        help_text="Leave empty for a token that does not expire.",
+    )

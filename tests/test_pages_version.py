@@ -1,0 +1,220 @@
+"""The version page, its load check block, and registering a version from the browser."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from registry import services
+from registry.models import LoadStatus, ModelVersion
+
+from .page_factories import assert_strict_page, count_queries, pushed_version, registered_model
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+DATA_SHA = "ab" * 32
+
+
+@pytest.fixture
+def model(alice, teams):
+    return registered_model(alice, teams["fraud"])
+
+
+@pytest.fixture
+def version(alice, model, sklearn_model_dir):
+    files = [
+        (str(path.relative_to(sklearn_model_dir)), path.read_bytes())
+        for path in sorted(sklearn_model_dir.rglob("*"))
+        if path.is_file()
+    ]
+    return pushed_version(
+        alice,
+        model,
+        files=files,
+        description="Retrained on **March** data.",
+        git_repo="https://git.example.com/fraud/detector.git",
+        git_commit=COMMIT,
+        git_branch="main",
+        ci_run_url="https://ci.example.com/runs/42",
+        training_data_uri="s3://data/fraud/2024-03.parquet",
+        training_data_sha256=DATA_SHA,
+        params={"C": 0.5, "penalty": "l2"},
+        metrics={"auc": 0.9123456, "f1": 0.81},
+    )
+
+
+def url(version):
+    return reverse("registry:version_detail", args=[version.model.name, version.number])
+
+
+def load_check_url(version):
+    return reverse("registry:version_load_check", args=[version.model.name, version.number])
+
+
+def test_it_shows_metadata_lineage_metrics_params_and_signature(client, alice, version):
+    client.force_login(alice)
+    response = client.get(url(version))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Retrained on <strong>March</strong> data." in html
+    assert f'href="https://git.example.com/fraud/detector/commit/{COMMIT}"' in html
+    assert 'href="https://ci.example.com/runs/42"' in html
+    assert "s3://data/fraud/2024-03.parquet" in html and DATA_SHA in html
+    assert "pushed by alice" in html and ">main<" in html
+    assert "0.912346" in html and "penalty" in html and "<code>l2</code>" in html
+    assert "sepal length (cm)" in html and "<code>double</code>" in html
+    assert "scikit-learn" in html and ">sklearn</span>" in html
+    assert_strict_page(response)
+
+
+def test_it_lists_files_with_sizes_checksums_and_download_links(client, alice, version):
+    client.force_login(alice)
+    html = client.get(url(version)).content.decode()
+    mlmodel = version.artifacts.get(path="MLmodel")
+    download = reverse("api:artifact", args=[version.model.name, version.number, "MLmodel"])
+    assert f'href="{download}"' in html
+    assert mlmodel.sha256[:16] in html
+    assert "bytes" in html or "KB" in html
+    response = client.get(download)
+    assert response.status_code == 200 and response["X-Checksum-SHA256"] == mlmodel.sha256
+
+
+def test_it_links_no_repository_that_is_not_a_web_url(client, alice, model):
+    version = pushed_version(
+        alice, model, git_repo="git@git.example.com:fraud/x.git", ci_run_url="javascript:alert(1)"
+    )
+    client.force_login(alice)
+    html = client.get(url(version)).content.decode()
+    assert "git@git.example.com:fraud/x.git" in html
+    assert 'href="git@' not in html and 'href="javascript:' not in html
+
+
+def test_it_is_not_found_for_mallory_or_a_missing_number(client, people, alice, model):
+    version = pushed_version(alice, model)
+    client.force_login(people["mallory"])
+    assert client.get(url(version)).status_code == 404
+    assert client.get(load_check_url(version)).status_code == 404
+    client.force_login(alice)
+    missing = reverse("registry:version_detail", args=[model.name, 99])
+    assert client.get(missing).status_code == 404
+
+
+def test_a_pending_check_polls_every_two_seconds(client, alice, model):
+    version = pushed_version(alice, model)
+    client.force_login(alice)
+    html = client.get(url(version)).content.decode()
+    assert f'hx-get="{load_check_url(version)}" hx-trigger="every 2s"' in html
+    assert "Load check queued" in html
+    partial = client.get(load_check_url(version), headers={"HX-Request": "true"})
+    assert partial.status_code == 200
+    assert partial.content.decode().lstrip().startswith('<section id="load-check"')
+
+
+def test_a_finished_check_answers_286_so_htmx_stops_polling(client, alice, model):
+    version = pushed_version(alice, model)
+    services.finish_load_check(version_id=version.id, passed=True, seconds=1.234, shape=[3])
+    client.force_login(alice)
+    partial = client.get(load_check_url(version), headers={"HX-Request": "true"})
+    assert partial.status_code == 286
+    html = partial.content.decode()
+    assert "Loads and predicts" in html and "1.23 s" in html and "(3)" in html
+    assert "hx-trigger" not in html
+
+
+def test_a_failed_check_shows_its_error_in_a_pre(client, alice, model):
+    version = pushed_version(alice, model)
+    error = "Traceback (most recent call last):\n  ValueError: <bad input>"
+    services.finish_load_check(
+        version_id=version.id, passed=False, seconds=None, shape=None, error=error
+    )
+    client.force_login(alice)
+    html = client.get(url(version)).content.decode()
+    assert "Load check failed" in html
+    assert '<pre class="error-output">Traceback (most recent call last):\n' in html
+    assert "ValueError: &lt;bad input&gt;" in html
+
+
+def test_bob_moves_the_version_to_staging_from_its_page(client, bob, alice, model):
+    version = pushed_version(alice, model)
+    client.force_login(bob)
+    html = client.get(url(version)).content.decode()
+    stage = reverse("registry:version_stage", args=[model.name, version.number])
+    assert f'action="{stage}"' in html
+    response = client.post(stage, {"stage": "staging", "next": url(version)})
+    assert response["Location"] == url(version)
+    version.refresh_from_db()
+    assert version.stage == "staging"
+
+
+def test_it_runs_the_same_number_of_queries_for_3_or_30_files(client, alice, bob, model):
+    def version_with(count):
+        files = [(f"data/part-{n}.bin", b"x" * n) for n in range(count)]
+        version = pushed_version(alice, model, files=files, metrics={"auc": 0.9})
+        for n in range(min(count, 10)):
+            services.set_alias(actor=bob, version=version, alias=f"a{count}-{n}")
+        return version
+
+    client.force_login(alice)
+    few = count_queries(client, url(version_with(3)))
+    assert count_queries(client, url(version_with(30))) == few
+
+
+# --- Registering a version from the browser --------------------------------------------------
+
+
+def file(name, content):
+    return SimpleUploadedFile(name, content)
+
+
+def push_url(model):
+    return reverse("registry:version_push", args=[model.name])
+
+
+def test_bob_registers_a_version_with_files_from_the_browser(client, bob, model):
+    client.force_login(bob)
+    page = client.get(push_url(model))
+    assert page.status_code == 200
+    assert_strict_page(page)
+    response = client.post(
+        push_url(model),
+        {
+            "description": "hand-made",
+            "git_commit": "abc123",
+            "metrics": '{"auc": 0.7}',
+            "params": '{"depth": 3}',
+            "files": [file("model.pkl", b"weights"), file("requirements.txt", b"numpy==2")],
+        },
+    )
+    version = ModelVersion.objects.get(model=model)
+    assert response.status_code == 302 and response["Location"] == url(version)
+    assert version.created_by == bob and version.metrics == {"auc": 0.7}
+    assert version.params == {"depth": 3} and version.load_status == LoadStatus.PENDING
+    assert sorted(version.artifacts.values_list("path", flat=True)) == [
+        "model.pkl",
+        "requirements.txt",
+    ]
+    assert version.requirements == ["numpy==2"]
+
+
+def test_the_push_form_shows_the_services_validation_error(client, alice, model):
+    client.force_login(alice)
+    response = client.post(push_url(model), {"metrics": '{"auc": "high"}'})
+    assert response.status_code == 400
+    assert "Metric &#x27;auc&#x27; must be a number" in response.content.decode()
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_push_form_checks_the_csrf_token(alice, model):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post(push_url(model), {"description": "x"}).status_code == 403
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_push_form_refuses_an_upload_over_the_size_limit(client, alice, model, settings):
+    settings.MAX_UPLOAD_BYTES = 1000
+    client.force_login(alice)
+    response = client.post(push_url(model), {"files": [file("big.bin", b"x" * 5000)]})
+    assert response.status_code == 413
+    assert "larger than the limit" in response.content.decode()
+    assert not ModelVersion.objects.exists()
