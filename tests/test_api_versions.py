@@ -194,6 +194,7 @@ def test_the_openapi_schema_and_swagger_ui_are_served(client, alice, path):
     if path.endswith("docs/"):
         html = response.content.decode()
         assert "swagger-ui" in html and "//cdn" not in html and "unpkg" not in html
+        assert "<style" not in html and "<script>" not in html  # the CSP allows neither
 
 
 def test_healthz_answers_without_login(client, db):
