@@ -30,12 +30,11 @@ run: install
 	@echo "    victor viewer in Fraud          mallory data scientist in team Growth"
 	@echo "    admin  superuser"
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A vetted worker --loglevel=INFO --concurrency=2 & \
-	$(VENV)/bin/celery -A vetted beat --loglevel=INFO --schedule=var/celerybeat-schedule & \
+	@$(VENV)/bin/celery -A vetted worker --loglevel=INFO --concurrency=2 & worker=$$!; \
+	$(VENV)/bin/celery -A vetted beat --loglevel=INFO & beat=$$!; \
+	trap 'kill -TERM $$worker $$beat 2>/dev/null; wait $$worker $$beat' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn vetted.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --timeout 300 \
-		--access-logfile - ; \
-	wait
+		--access-logfile -
 
 test: install
 	DEBUG=true $(PY) -m pytest
