@@ -1,0 +1,200 @@
+"""Memory and CPU of process trees, read from /proc (Linux), for the bench's memory figures.
+
+RSS counts pages shared between a pre-forking master and its workers once per process, so
+sums of RSS overstate a tree; PSS splits shared pages between their users and adds up honestly.
+Both are reported.
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    # The command name sits in parentheses and may contain spaces: split after the last ")".
+    return text[text.rindex(")") + 2 :].split()
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it that is alive now."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            parent = int(_stat_fields(int(entry))[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if os.path.exists(f"/proc/{pid}"):
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+    return tree
+
+
+def _kilobytes(path: str, field: str) -> int:
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_bytes(pid: int) -> int:
+    return _kilobytes(f"/proc/{pid}/status", "VmRSS:") * 1024
+
+
+def pss_bytes(pid: int) -> int:
+    return _kilobytes(f"/proc/{pid}/smaps_rollup", "Pss:") * 1024
+
+
+def tree_memory(root: int) -> dict:
+    pids = descendants(root)
+    return {
+        "rss": sum(rss_bytes(p) for p in pids),
+        "pss": sum(pss_bytes(p) for p in pids),
+        "processes": len(pids),
+    }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU used by `pids` and by their children that have exited (those count in their parent)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = _stat_fields(pid)
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return total / CLOCK_TICKS
+
+
+def tree_cpu_seconds(root: int) -> float:
+    return cpu_seconds(descendants(root))
+
+
+def postgres_root() -> int | None:
+    """The postmaster: a `postgres` process whose parent is not one."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() != "postgres":
+                    continue
+            with open(f"/proc/{_stat_fields(int(entry))[1]}/comm") as f:
+                if f.read().strip() != "postgres":
+                    return int(entry)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from the first line of /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def machine_busy(seconds: float = 1.0) -> float:
+    """The share of all cores busy over `seconds`, whoever keeps them busy."""
+    busy_before, total_before = _machine_cpu_ticks()
+    time.sleep(seconds)
+    busy_after, total_after = _machine_cpu_ticks()
+    return (busy_after - busy_before) / max(total_after - total_before, 1)
+
+
+def wait_for_quiet_machine(*, busy_below: float = 0.15, timeout: float = 8.0) -> float:
+    """Other work on a shared machine skews a run: wait (bounded) until it has stopped.
+
+    Returns the busy share seen last, which the report prints next to the numbers.
+    """
+    deadline = time.monotonic() + timeout
+    busy = machine_busy()
+    while busy >= busy_below and time.monotonic() < deadline:
+        busy = machine_busy()
+    return busy
+
+
+def wait_until_idle(roots: list[int], *, settle: float = 3.0, timeout: float = 60.0) -> float:
+    """Wait until the trees use under 2% of a core for `settle` seconds; the seconds waited."""
+    started = time.monotonic()
+    quiet_since = None
+    pids = [p for root in roots for p in descendants(root)]
+    before = cpu_seconds(pids)
+    while time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        pids = [p for root in roots for p in descendants(root)]
+        now = cpu_seconds(pids)
+        if now - before < 0.01:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle:
+                break
+        else:
+            quiet_since = None
+        before = now
+    return time.monotonic() - started
+
+
+class PeakMemory:
+    """Samples a tree's memory every 50 ms in a thread: the peak of its largest process and sum."""
+
+    def __init__(self, root: int, interval: float = 0.05):
+        self.root = root
+        self.interval = interval
+        self.peak_process_rss = 0
+        self.peak_tree_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        pids, listed_at = descendants(self.root), time.monotonic()
+        while not self._stop.is_set():
+            if time.monotonic() - listed_at > 1:
+                pids, listed_at = descendants(self.root), time.monotonic()
+            sizes = [rss_bytes(p) for p in pids]
+            self.peak_process_rss = max(self.peak_process_rss, max(sizes, default=0))
+            self.peak_tree_rss = max(self.peak_tree_rss, sum(sizes))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def idle_memory(named_roots: dict[str, int]) -> dict:
+    waited = wait_until_idle(list(named_roots.values()))
+    trees = {name: tree_memory(pid) for name, pid in named_roots.items()}
+    return {
+        "waited_seconds": round(waited, 1),
+        "trees": trees,
+        "rss": sum(t["rss"] for t in trees.values()),
+        "pss": sum(t["pss"] for t in trees.values()),
+    }
+
+
+if __name__ == "__main__":
+    # processes.py idle OUT.json name=pid [name=pid …]
+    if len(sys.argv) < 4 or sys.argv[1] != "idle":
+        sys.exit(f"usage: {sys.argv[0]} idle OUT.json name=pid …")
+    roots = {name: int(pid) for name, pid in (arg.split("=", 1) for arg in sys.argv[3:])}
+    with open(sys.argv[2], "w") as out:
+        json.dump(idle_memory(roots), out, indent=2)
