@@ -84,15 +84,18 @@ class StoredFile:
 def store_stream(
     storage: Storage, prefix: str, relpath: str, stream: IO[bytes], limit: int
 ) -> StoredFile:
-    reader = _HashingReader(stream, keep=relpath in SMALL_FILES_KEPT, limit=limit)
-
-    class _Content(File):
-        def chunks(self, chunk_size=None):
-            while data := reader.read(CHUNK_BYTES):
-                yield data
-
+    """Save one file under `prefix`, hashing it on the way unless the upload handler already did."""
     intended = f"{prefix}/{relpath}"
     try:
+        if getattr(stream, "sha256_hex", None):
+            return _store_hashed_upload(storage, intended, relpath, stream, limit)
+        reader = _HashingReader(stream, keep=relpath in SMALL_FILES_KEPT, limit=limit)
+
+        class _Content(File):
+            def chunks(self, chunk_size=None):
+                while data := reader.read(CHUNK_BYTES):
+                    yield data
+
         name = storage.save(intended, _Content(reader, name=relpath))
     except BaseException:
         storage.delete(intended)  # a stream cut off mid-write leaves a partial file otherwise
@@ -103,6 +106,23 @@ def store_stream(
         size=reader.size,
         sha256=reader.sha256.hexdigest(),
         content=bytes(reader.kept) if reader.kept is not None else None,
+    )
+
+
+def _store_hashed_upload(storage: Storage, intended: str, relpath: str, upload, limit: int):
+    if upload.size > limit:
+        raise ValidationError(
+            f"The upload is larger than the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
+        )
+    content = None
+    if relpath in SMALL_FILES_KEPT and upload.size <= SMALL_FILE_LIMIT:
+        upload.seek(0)
+        content = upload.read()
+        upload.seek(0)
+    # FileSystemStorage moves a temporary upload into place instead of copying it.
+    name = storage.save(intended, upload)
+    return StoredFile(
+        path=relpath, storage_name=name, size=upload.size, sha256=upload.sha256_hex, content=content
     )
 
 

@@ -55,7 +55,8 @@ def version_in_stage(model: RegisteredModel, stage: str) -> ModelVersion | None:
 
 
 def version_with_alias(model: RegisteredModel, alias: str) -> ModelVersion | None:
-    return version_details().filter(model=model, aliases__name=alias).first()
+    # Both alias columns, so PostgreSQL uses the (model, name) unique index.
+    return version_details().filter(model=model, aliases__model=model, aliases__name=alias).first()
 
 
 def tags_in_use(user) -> QuerySet[Tag]:

@@ -151,6 +151,11 @@ def test_loose_multipart_files_are_stored_with_their_paths(api_as, alice):
         "weights/a.bin": hashlib.sha256(b"alpha").hexdigest(),
         "b.bin": hashlib.sha256(b"beta").hexdigest(),
     }
+    for artifact in response.json()["artifacts"]:
+        download = api_as(alice).get(artifact["download_url"])
+        assert (
+            hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == artifact["sha256"]
+        )
 
 
 def test_models_list_filters_by_name_team_tag_and_stage(api_as, alice, bob, people, teams):

@@ -116,10 +116,13 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vetted.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # Reused connections save a connect per request on PostgreSQL; SQLite gains nothing.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL and a busy timeout let the web server and the worker write to one SQLite file.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
@@ -183,7 +186,9 @@ WHITENOISE_USE_FINDERS = True
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 1000)
-FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
+# Beside the artifacts by default, so a finished upload is renamed into place, not copied.
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "upload-tmp"))
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
 # Load check: untrusted model code runs in a child process under these limits.
 LOAD_CHECK_TIMEOUT_SECONDS = env_int("LOAD_CHECK_TIMEOUT_SECONDS", 120)
