@@ -181,7 +181,7 @@ class ModelVersion(models.Model):
     load_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["model", "-number"]
+        ordering = ["model_id", "-number"]  # the id, not the model: no join to order by name
         constraints = [
             models.UniqueConstraint(fields=["model", "number"], name="version_number_unique"),
             models.UniqueConstraint(

@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .access import visible_models
+from .access import Action, can, visible_models
 from .models import ModelAlias, ModelVersion, RegisteredModel, Stage, Tag
 
 
@@ -50,13 +50,20 @@ def versions_of(model: RegisteredModel) -> QuerySet[ModelVersion]:
     )
 
 
-def version_in_stage(model: RegisteredModel, stage: str) -> ModelVersion | None:
-    return version_details().filter(model=model, stage=stage).first()
+def version_in_stage(user, name: str, stage: str) -> ModelVersion | None:
+    """The version of model `name` in `stage`, if the user may see it: one query, for hot paths."""
+    found = version_details().filter(model__name=name, stage=stage).order_by().first()
+    return found if found is not None and can(user, Action.VIEW, found.model) else None
 
 
-def version_with_alias(model: RegisteredModel, alias: str) -> ModelVersion | None:
-    # Both alias columns, so PostgreSQL uses the (model, name) unique index.
-    return version_details().filter(model=model, aliases__model=model, aliases__name=alias).first()
+def version_with_alias(user, name: str, alias: str) -> ModelVersion | None:
+    found = (
+        version_details()
+        .filter(model__name=name, aliases__name=alias, aliases__model__name=name)
+        .order_by()
+        .first()
+    )
+    return found if found is not None and can(user, Action.VIEW, found.model) else None
 
 
 def tags_in_use(user) -> QuerySet[Tag]:

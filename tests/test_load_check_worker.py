@@ -34,6 +34,7 @@ def worker(needs_postgres, needs_redis, transactional_db):
         "CELERY_BROKER_URL": os.environ["REDIS_URL"],
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "LOAD_CHECK_TIMEOUT_SECONDS": "25",
+        "LOAD_CHECK_MEMORY_MB": "2500",
     }
     process = subprocess.Popen(
         [
@@ -91,7 +92,7 @@ def wait_for_checks(names, timeout=90) -> dict[str, ModelVersion]:
     pytest.fail(f"load checks did not finish: {[(n, versions[n].load_status) for n in names]}")
 
 
-def test_the_worker_passes_good_models_and_fails_broken_or_slow_ones(
+def test_the_worker_passes_good_models_and_fails_broken_slow_or_hungry_ones(
     worker, api_as, alice, sklearn_model_dir, tmp_path
 ):
     client = api_as(alice)
@@ -101,7 +102,10 @@ def test_the_worker_passes_good_models_and_fails_broken_or_slow_ones(
     )
     push(client, "sleeps", pyfunc_model_dir(tmp_path / "s", "import time; time.sleep(120)"))
 
-    versions = wait_for_checks(["good", "raises", "sleeps"])
+    hungry = "import numpy; numpy.ones(500_000_000)"  # 4 GB, past the 2.5 GB limit
+    push(client, "hungry", pyfunc_model_dir(tmp_path / "h", hungry))
+
+    versions = wait_for_checks(["good", "raises", "sleeps", "hungry"])
 
     good = versions["good"]
     assert good.load_status == "passed", good.load_error
@@ -110,6 +114,8 @@ def test_the_worker_passes_good_models_and_fails_broken_or_slow_ones(
     assert "ValueError: scaler not fitted" in versions["raises"].load_error
     assert versions["sleeps"].load_status == "failed"
     assert "Timed out" in versions["sleeps"].load_error
+    assert versions["hungry"].load_status == "failed"
+    assert "MemoryError" in versions["hungry"].load_error
 
     detail = client.get("/api/v1/models/raises/versions/1/").json()["load_check"]
     assert detail["status"] == "failed" and "scaler not fitted" in detail["error"]

@@ -1,6 +1,7 @@
 """REST API views: validate input, call one service, render the result."""
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponseNotModified
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -40,7 +41,8 @@ def _model_response(request, model, status_code=status.HTTP_200_OK):
 
 
 def _version_response(request, version, status_code=status.HTTP_200_OK):
-    version = selectors.version_details().get(pk=version.pk)
+    # The instance at hand already carries its model, uploader and token: fetch only the lists.
+    prefetch_related_objects([version], "artifacts", "aliases")
     return Response(
         VersionSerializer(version, context={"request": request}).data, status=status_code
     )
@@ -211,11 +213,12 @@ class ResolveStage(APIView):
         summary="The version in a stage, with checksums and download URLs",
     )
     def get(self, request, name, stage):
-        model = get_model_for(request.user, name)
         if stage not in (Stage.STAGING, Stage.PRODUCTION):
+            get_model_for(request.user, name)
             raise Http404(f"Unknown stage {stage!r}: use staging or production.")
-        version = selectors.version_in_stage(model, stage)
+        version = selectors.version_in_stage(request.user, name, stage)
         if version is None:
+            get_model_for(request.user, name)  # an unknown or hidden model says so first
             raise Http404(f"Model {name!r} has no version in {stage}.")
         return Response(VersionSerializer(version, context={"request": request}).data)
 
@@ -223,9 +226,9 @@ class ResolveStage(APIView):
 class Alias(APIView):
     @extend_schema(responses=VersionSerializer, summary="The version an alias points to")
     def get(self, request, name, alias):
-        model = get_model_for(request.user, name)
-        version = selectors.version_with_alias(model, alias)
+        version = selectors.version_with_alias(request.user, name, alias)
         if version is None:
+            get_model_for(request.user, name)  # an unknown or hidden model says so first
             raise Http404(f"Model {name!r} has no alias {alias!r}.")
         return Response(VersionSerializer(version, context={"request": request}).data)
 
