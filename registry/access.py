@@ -37,7 +37,7 @@ def team_memberships(user: User | AnonymousUser) -> dict[int, Membership]:
     cached = getattr(user, "_vetted_memberships", None)
     if cached is None:
         cached = {m.team_id: m for m in Membership.objects.filter(user=user)}
-        user._vetted_memberships = cached  # type: ignore[union-attr]
+        setattr(user, "_vetted_memberships", cached)  # noqa: B010 - a per-request cache on the user
     return cached
 
 

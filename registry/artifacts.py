@@ -96,7 +96,7 @@ def store_stream(
                 while data := reader.read(CHUNK_BYTES):
                     yield data
 
-        name = storage.save(intended, _Content(reader, name=relpath))
+        name = storage.save(intended, _Content(reader, name=relpath))  # type: ignore[arg-type]
     except BaseException:
         storage.delete(intended)  # a stream cut off mid-write leaves a partial file otherwise
         raise
@@ -154,8 +154,8 @@ def iter_archive(
                 raise ValidationError(f"Archive member {info.filename!r} is not a regular file.")
         names = _checked_names([i.filename for i in infos], max_files)
         for info, name in zip(infos, names, strict=True):
-            with archive.open(info) as member:
-                yield name, member
+            with archive.open(info) as zip_member:
+                yield name, zip_member
         return
     if lowered.endswith((".tar.gz", ".tgz", ".tar")):
         try:
@@ -163,7 +163,7 @@ def iter_archive(
             members = archive_tar.getmembers()
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise ValidationError(f"{filename} is not a readable tar archive: {exc}") from None
-        files = []
+        files: list[tarfile.TarInfo] = []
         for member in members:
             if member.isdir():
                 continue
@@ -173,8 +173,8 @@ def iter_archive(
                 )
             files.append(member)
         names = _checked_names([m.name for m in files], max_files)
-        for member, name in zip(files, names, strict=True):
-            stream = archive_tar.extractfile(member)
+        for info_tar, name in zip(files, names, strict=True):
+            stream = archive_tar.extractfile(info_tar)
             assert stream is not None  # regular files always have one
             yield name, stream
         return

@@ -329,7 +329,7 @@ def _diff(a: dict, b: dict, *, with_delta: bool = False) -> list[DiffRow]:
         left, right = a.get(key), b.get(key)
         row = DiffRow(key, _shown(left), _shown(right), differs=left != right)
         if with_delta and row.differs and _is_number(left) and _is_number(right):
-            row.delta = f"{right - left:+.4g}"
+            row.delta = f"{right - left:+.4g}"  # type: ignore[operator]  # both numbers here
         rows.append(row)
     return rows
 

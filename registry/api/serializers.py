@@ -20,7 +20,9 @@ class TeamSerializer(serializers.Serializer):
 
 
 class ModelSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     tags = serializers.SerializerMethodField()
     stages = serializers.SerializerMethodField()
     aliases = serializers.SerializerMethodField()
