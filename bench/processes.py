@@ -32,12 +32,12 @@ def descendants(root: int) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(parent, []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
+    tree, to_visit = [], [root]
+    while to_visit:
+        pid = to_visit.pop()
         if os.path.exists(f"/proc/{pid}"):
             tree.append(pid)
-            todo.extend(children.get(pid, []))
+            to_visit.extend(children.get(pid, []))
     return tree
 
 
