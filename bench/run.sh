@@ -16,7 +16,7 @@ PG_URL=postgresql://postgres@$PG_HOST:5432
 # SQLAlchemy 2.1 reads postgresql:// as psycopg 3; the peer venv has psycopg2.
 PEER_PG_URL=postgresql+psycopg2://postgres@$PG_HOST:5432
 REDIS_DB_URL=redis://127.0.0.1:6379/1
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vetted-bench.XXXXXX")
+WORK=$(mktemp -d --suffix=-vetted-bench)
 GROUPS_STARTED=()
 
 stop_group() {
