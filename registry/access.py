@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.http import Http404
 
 from .models import Membership, ModelVersion, RegisteredModel, Role, Team
@@ -47,7 +47,11 @@ def team_allows(user: User | AnonymousUser, team_id: int, action: Action) -> boo
     membership = team_memberships(user).get(team_id)
     if membership is None:
         return False
-    return membership.is_owner or action in ROLE_ACTIONS[membership.role]
+    return _role_allows(membership.role, membership.is_owner, action)
+
+
+def _role_allows(role: str | None, is_owner: bool | None, action: Action) -> bool:
+    return role is not None and (bool(is_owner) or action in ROLE_ACTIONS[role])
 
 
 def can(user: User | AnonymousUser, action: Action, model: RegisteredModel) -> bool:
@@ -70,11 +74,32 @@ def teams_allowing(user: User | AnonymousUser, action: Action) -> QuerySet[Team]
 
 
 def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredModel:
-    """The model called `name`: 404 if the user can't see it, 403 if they can but may not act."""
-    model = visible_models(user).select_related("team").filter(name=name).first()
+    """The model called `name`: 404 if the user can't see it, 403 if they can but may not act.
+
+    One query: the model comes with the user's membership in its team, the API's hot paths
+    (resolve, register) start here.
+    """
+    model = None
+    if user.is_authenticated:
+        model = (
+            RegisteredModel.objects.select_related("team")
+            .annotate(
+                mine=FilteredRelation(
+                    "team__memberships", condition=Q(team__memberships__user=user)
+                ),
+                my_role=F("mine__role"),
+                my_ownership=F("mine__is_owner"),
+            )
+            .filter(name=name)
+            .first()
+        )
+
     if model is None:
         raise Http404(f"No model named {name!r}.")
-    if not can(user, need, model):
+    role, is_owner = model.my_role, model.my_ownership
+    if not (user.is_superuser or _role_allows(role, is_owner, Action.VIEW)):
+        raise Http404(f"No model named {name!r}.")
+    if not (user.is_superuser or _role_allows(role, is_owner, need)):
         raise PermissionDenied(f"Your role in team {model.team.name} does not allow this.")
     return model
 

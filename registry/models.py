@@ -119,6 +119,9 @@ class RegisteredModel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Kept by register_version() so lists need no aggregate over versions.
     latest_version_number = models.PositiveIntegerField(default=0)
+    # Counts changes to the versions, stages and aliases (services._mark_changed). Cached answers
+    # are keyed by it, so no cache entry outlives a change, in any process.
+    revision = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .access import Action, can, visible_models
+from .access import visible_models
 from .models import ModelAlias, ModelVersion, RegisteredModel, Stage, Tag
 
 
@@ -48,22 +48,6 @@ def versions_of(model: RegisteredModel) -> QuerySet[ModelVersion]:
         .defer("signature", "flavors", "requirements")
         .order_by("-number")
     )
-
-
-def version_in_stage(user, name: str, stage: str) -> ModelVersion | None:
-    """The version of model `name` in `stage`, if the user may see it: one query, for hot paths."""
-    found = version_details().filter(model__name=name, stage=stage).order_by().first()
-    return found if found is not None and can(user, Action.VIEW, found.model) else None
-
-
-def version_with_alias(user, name: str, alias: str) -> ModelVersion | None:
-    found = (
-        version_details()
-        .filter(model__name=name, aliases__name=alias, aliases__model__name=name)
-        .order_by()
-        .first()
-    )
-    return found if found is not None and can(user, Action.VIEW, found.model) else None
 
 
 def tags_in_use(user) -> QuerySet[Tag]:

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import access
@@ -171,7 +172,8 @@ def update_model(
     if description is not None:
         model.description = description
     model.updated_by = actor
-    model.save()
+    # Named fields only: a full save would write back a stale `revision`.
+    model.save(update_fields=["task_type", "description", "updated_by", "updated_at"])
     if tags is not None:
         model.tags.set(_clean_tags(tags))
     return model
@@ -323,10 +325,9 @@ def _save_version(
 ) -> ModelVersion | None:
     try:
         with transaction.atomic():
-            locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-            number = locked.latest_version_number + 1
+            number = _take_version_number(model, actor)
             version = ModelVersion.objects.create(
-                model=locked,
+                model=model,
                 number=number,
                 description=lineage.description,
                 git_repo=lineage.git_repo,
@@ -355,9 +356,6 @@ def _save_version(
                 )
                 for s in stored
             )
-            RegisteredModel.objects.filter(pk=model.pk).update(
-                latest_version_number=number, updated_at=timezone.now(), updated_by=actor
-            )
             transaction.on_commit(lambda: _enqueue_load_check(version.pk))
     except IntegrityError:
         if (
@@ -367,6 +365,30 @@ def _save_version(
             return None
         raise
     return version
+
+
+def _take_version_number(model: RegisteredModel, actor: User) -> int:
+    """The model's next version number, in one statement that also locks the model's row.
+
+    Concurrent registrations queue on that lock until this transaction ends, so they get 1, 2, 3 …
+    with no gap (a rollback returns the number) and no duplicate.
+    """
+    model_table = RegisteredModel._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {model_table} SET latest_version_number = latest_version_number + 1,"
+            " revision = revision + 1, updated_at = %s, updated_by_id = %s"
+            " WHERE id = %s RETURNING latest_version_number",
+            [connection.ops.adapt_datetimefield_value(timezone.now()), actor.pk, model.pk],
+        )
+        (number,) = cursor.fetchone()
+    model.latest_version_number = number
+    return number
+
+
+def _mark_changed(models: Q, **fields) -> None:
+    """Count a change to the model's versions, stages or aliases (keys of cached answers)."""
+    RegisteredModel.objects.filter(models).update(revision=F("revision") + 1, **fields)
 
 
 def _enqueue_load_check(version_id: int) -> None:
@@ -403,9 +425,7 @@ def set_stage(*, actor: User, version: ModelVersion, stage: str) -> ModelVersion
     ModelVersion.objects.filter(pk=version.pk).update(stage=stage)
     version.stage = stage
     StageChange.objects.create(version=version, from_stage=old, to_stage=stage, actor=actor)
-    RegisteredModel.objects.filter(pk=version.model_id).update(
-        updated_at=timezone.now(), updated_by=actor
-    )
+    _mark_changed(Q(pk=version.model_id), updated_at=timezone.now(), updated_by=actor)
     return version
 
 
@@ -421,6 +441,7 @@ def set_alias(*, actor: User, version: ModelVersion, alias: str) -> ModelAlias:
         name=alias,
         defaults={"version": version, "updated_by": actor},
     )
+    _mark_changed(Q(pk=version.model_id))
     return obj
 
 
@@ -431,30 +452,35 @@ def delete_alias(*, actor: User, model: RegisteredModel, alias: str) -> None:
     deleted, _ = ModelAlias.objects.filter(model=model, name=alias).delete()
     if not deleted:
         raise ModelAlias.DoesNotExist
+    _mark_changed(Q(pk=model.pk))
 
 
 # --- Load check -----------------------------------------------------------------------------
 
 
+@transaction.atomic
 def claim_load_check(version_id: int) -> bool:
     """Mark the check running unless it already finished; False means nothing is left to do."""
-    return bool(
-        ModelVersion.objects.filter(
-            pk=version_id, load_status__in=[LoadStatus.PENDING, LoadStatus.RUNNING]
-        ).update(load_status=LoadStatus.RUNNING)
-    )
+    claimed = ModelVersion.objects.filter(
+        pk=version_id, load_status__in=[LoadStatus.PENDING, LoadStatus.RUNNING]
+    ).update(load_status=LoadStatus.RUNNING)
+    if claimed:
+        _mark_changed(Q(versions=version_id))
+    return bool(claimed)
 
 
 def finish_load_check(
     *, version_id: int, passed: bool, seconds: float | None, shape, error: str = ""
 ) -> None:
-    ModelVersion.objects.filter(pk=version_id).update(
-        load_status=LoadStatus.PASSED if passed else LoadStatus.FAILED,
-        load_seconds=seconds,
-        load_prediction_shape=shape,
-        load_error=error[:20000],
-        load_checked_at=timezone.now(),
-    )
+    with transaction.atomic():
+        ModelVersion.objects.filter(pk=version_id).update(
+            load_status=LoadStatus.PASSED if passed else LoadStatus.FAILED,
+            load_seconds=seconds,
+            load_prediction_shape=shape,
+            load_error=error[:20000],
+            load_checked_at=timezone.now(),
+        )
+        _mark_changed(Q(versions=version_id))
 
 
 def stalled_load_checks() -> list[int]:

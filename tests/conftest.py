@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from registry import services
@@ -180,3 +181,9 @@ def chromium_path():
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is for production; tests only need passwords to match."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_resolve_cache():
+    """Each test's database starts over, so ids and revisions repeat; their cached answers go."""
+    caches["resolve"].clear()

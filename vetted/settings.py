@@ -222,10 +222,20 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    ),
+    # Rendered answers of the resolve endpoints, in each process's memory: their keys carry the
+    # model's revision, so a copy can never be stale, and a hit costs no round trip.
+    "resolve": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "resolve",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
+}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -1,11 +1,15 @@
 """REST API views: validate input, call one service, render the result."""
 
+import hashlib
+
+from django.core.cache import caches
 from django.db import transaction
-from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponseNotModified
+from django.db.models import QuerySet, prefetch_related_objects
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -207,30 +211,62 @@ class VersionStage(APIView):
         return _version_response(request, version)
 
 
+# Keys change with every change to a model, so entries never go stale; the limit only returns the
+# memory of answers no one asks for any more (and covers a database restored under a live server).
+RESOLVE_CACHE_SECONDS = 600
+
+
+def _resolved(request, model, kind: str, label: str, found: QuerySet, missing: str):
+    """The version `found` selects, rendered once per model revision and served from memory.
+
+    Apps ask this on every start and poll it, so the answer is kept in the "resolve" cache under
+    the model's revision, which every change to its versions, stages or aliases increments. The
+    ETag lets a poller get 304 until the answer changes.
+    """
+    key = f"{model.pk}:{model.revision}:{kind}:{label}:{request.build_absolute_uri('/')}"
+    cache = caches["resolve"]
+    answer = cache.get(key)
+    if answer is None:
+        version = found.first()
+        if version is None:
+            raise Http404(missing)
+        body = JSONRenderer().render(VersionSerializer(version, context={"request": request}).data)
+        answer = (f'"{hashlib.sha256(body).hexdigest()[:32]}"', body)
+        cache.set(key, answer, timeout=RESOLVE_CACHE_SECONDS)
+    etag, body = answer
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponseNotModified(headers=headers)
+    return HttpResponse(body, content_type="application/json", headers=headers)
+
+
 class ResolveStage(APIView):
     @extend_schema(
         responses=VersionSerializer,
         summary="The version in a stage, with checksums and download URLs",
     )
     def get(self, request, name, stage):
+        model = get_model_for(request.user, name)
         if stage not in (Stage.STAGING, Stage.PRODUCTION):
-            get_model_for(request.user, name)
             raise Http404(f"Unknown stage {stage!r}: use staging or production.")
-        version = selectors.version_in_stage(request.user, name, stage)
-        if version is None:
-            get_model_for(request.user, name)  # an unknown or hidden model says so first
-            raise Http404(f"Model {name!r} has no version in {stage}.")
-        return Response(VersionSerializer(version, context={"request": request}).data)
+        found = selectors.version_details().filter(model=model, stage=stage).order_by()
+        return _resolved(
+            request, model, "stage", stage, found, f"Model {name!r} has no version in {stage}."
+        )
 
 
 class Alias(APIView):
     @extend_schema(responses=VersionSerializer, summary="The version an alias points to")
     def get(self, request, name, alias):
-        version = selectors.version_with_alias(request.user, name, alias)
-        if version is None:
-            get_model_for(request.user, name)  # an unknown or hidden model says so first
-            raise Http404(f"Model {name!r} has no alias {alias!r}.")
-        return Response(VersionSerializer(version, context={"request": request}).data)
+        model = get_model_for(request.user, name)
+        found = (
+            selectors.version_details()
+            .filter(model=model, aliases__model=model, aliases__name=alias)
+            .order_by()
+        )
+        return _resolved(
+            request, model, "alias", alias, found, f"Model {name!r} has no alias {alias!r}."
+        )
 
     @extend_schema(
         request=AliasSerializer, responses=VersionSerializer, summary="Point an alias at a version"

@@ -1,0 +1,107 @@
+"""Apps resolve a stage or an alias: the answer is cached, and it follows every change at once."""
+
+import pytest
+
+from registry.models import ModelVersion
+from registry.tasks import check_version_loads
+
+
+@pytest.fixture
+def three_versions(api_as, alice):
+    client = api_as(alice)
+    for _ in range(3):
+        response = client.post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json")
+        assert response.status_code == 201
+
+
+def resolved(client, what: str) -> int | None:
+    response = client.get(f"/api/v1/models/m/{what}")
+    return response.json()["version"] if response.status_code == 200 else response.status_code
+
+
+def test_a_resolved_stage_follows_each_promotion(api_as, alice, bob, people, three_versions):
+    devops, app = api_as(bob), api_as(people["carol"])
+    assert resolved(app, "stages/production") == 404
+
+    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    assert resolved(app, "stages/production") == 1
+    assert resolved(app, "stages/production") == 1  # now from the cache
+
+    # An edit of the model between two promotions must not bring an old answer back.
+    api_as(alice).patch("/api/v1/models/m/", {"description": "Fraud scores"}, format="json")
+    devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "production"})
+    assert resolved(app, "stages/production") == 2
+    devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "archived"})
+    assert resolved(app, "stages/production") == 404
+    devops.post("/api/v1/models/m/versions/3/stage/", {"stage": "production"})
+    assert resolved(app, "stages/production") == 3
+
+
+def test_a_resolved_alias_follows_each_move_and_its_removal(api_as, bob, people, three_versions):
+    devops, app = api_as(bob), api_as(people["carol"])
+    devops.put("/api/v1/models/m/aliases/champion", {"version": 1}, format="json")
+    assert resolved(app, "aliases/champion") == 1
+
+    devops.put("/api/v1/models/m/aliases/champion", {"version": 3}, format="json")
+    assert resolved(app, "aliases/champion") == 3
+    assert app.get("/api/v1/models/m/aliases/champion").json()["aliases"] == ["champion"]
+
+    devops.delete("/api/v1/models/m/aliases/champion")
+    assert resolved(app, "aliases/champion") == 404
+
+
+def test_a_resolved_version_shows_its_load_check_as_soon_as_it_ends(api_as, bob, three_versions):
+    devops = api_as(bob)
+    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    assert resolved_check(devops) == "pending"
+
+    check_version_loads(ModelVersion.objects.get(number=1).pk)
+    check = devops.get("/api/v1/models/m/stages/production").json()["load_check"]
+    assert check["status"] == "failed"
+    assert "no MLmodel" in check["error"]
+
+
+def resolved_check(client) -> str:
+    return client.get("/api/v1/models/m/stages/production").json()["load_check"]["status"]
+
+
+def test_a_poller_gets_304_until_the_answer_changes(api_as, bob, people, three_versions):
+    devops, app = api_as(bob), api_as(people["carol"])
+    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    first = app.get("/api/v1/models/m/stages/production")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+
+    again = app.get("/api/v1/models/m/stages/production", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+
+    devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "production"})
+    moved = app.get("/api/v1/models/m/stages/production", headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.json()["version"] == 2
+    assert moved.headers["ETag"] != etag
+
+
+def test_a_cached_answer_is_never_shown_to_someone_outside_the_team(
+    api_as, bob, people, three_versions
+):
+    devops = api_as(bob)
+    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    assert resolved(devops, "stages/production") == 1  # cached for the team
+
+    outsider = api_as(people["mallory"])
+    response = outsider.get("/api/v1/models/m/stages/production")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "No model named 'm'."
+    assert outsider.get("/api/v1/models/m/aliases/champion").status_code == 404
+
+
+def test_download_urls_name_the_host_the_app_asked(api_as, bob, three_versions, settings):
+    settings.ALLOWED_HOSTS = ["registry.internal", "testserver"]
+    devops = api_as(bob)
+    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    here = devops.get("/api/v1/models/m/stages/production").json()["url"]
+    there = devops.get(
+        "/api/v1/models/m/stages/production", headers={"Host": "registry.internal"}
+    ).json()["url"]
+    assert here == "http://testserver/api/v1/models/m/versions/1/"
+    assert there == "http://registry.internal/api/v1/models/m/versions/1/"
