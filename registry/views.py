@@ -20,8 +20,6 @@ from django.views.decorators.vary import vary_on_headers
 
 from . import selectors, services
 from .access import Action, get_model_for, get_version_for, teams_allowing
-from .api.errors import PayloadTooLarge
-from .api.uploads import LimitedUploadHandler
 from .forms import (
     AliasForm,
     ModelEditForm,
@@ -31,6 +29,7 @@ from .forms import (
     VersionUploadForm,
 )
 from .models import ApiToken, ModelAlias, RegisteredModel, Stage
+from .uploads import LimitedUploadHandler, UploadTooLarge
 
 MODELS_PER_PAGE = 25
 KEY_METRICS_SHOWN = 3
@@ -259,9 +258,9 @@ def version_push(request, name):
         request.upload_handlers = [LimitedUploadHandler(request)]
         try:
             request.POST  # noqa: B018 - parse the body now, under the size limit
-        except PayloadTooLarge as error:
+        except UploadTooLarge as error:
             return _render_push(
-                request, model, VersionUploadForm(), status=413, upload_error=str(error.detail)
+                request, model, VersionUploadForm(), status=413, upload_error=str(error)
             )
     return _version_push(request, model)
 

@@ -17,6 +17,7 @@ from .. import selectors, services
 from ..access import Action, get_model_for, get_version_for, teams_allowing
 from ..artifacts import sha256_digest_header
 from ..models import ApiToken, Artifact, ModelVersion, Stage
+from ..uploads import LimitedUploadHandler
 from .serializers import (
     AliasSerializer,
     ModelCreateSerializer,
@@ -29,7 +30,6 @@ from .serializers import (
     VersionSerializer,
     VersionUploadSerializer,
 )
-from .uploads import LimitedUploadHandler
 
 
 def _team_for(user, slug: str):

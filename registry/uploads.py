@@ -5,12 +5,15 @@ import hashlib
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
-from ..artifacts import size_label
-from .errors import PayloadTooLarge
+from .artifacts import size_label
 
 
-def _too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(
+class UploadTooLarge(Exception):
+    """The request body passed MAX_UPLOAD_BYTES; pages answer 413 with a form, the API with JSON."""
+
+
+def _too_large() -> UploadTooLarge:
+    return UploadTooLarge(
         f"The upload is larger than the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
     )
 
