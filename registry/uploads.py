@@ -1,11 +1,19 @@
 """An upload handler that hashes files as they arrive and stops past MAX_UPLOAD_BYTES."""
 
 import hashlib
+import queue
+import threading
+from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from .artifacts import size_label
+
+# A writer that hears nothing for this long belongs to a request that died mid-file: it stops.
+WRITER_PATIENCE_SECONDS = 300
+# Chunks waiting for the writer at most (1 MiB each): bounds the memory of a fast client.
+WRITER_QUEUE_CHUNKS = 8
 
 
 class UploadTooLarge(Exception):
@@ -16,6 +24,52 @@ def _too_large() -> UploadTooLarge:
     return UploadTooLarge(
         f"The upload is larger than the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
     )
+
+
+class _HashingWriter(threading.Thread):
+    """Hashes chunks and writes them to the file, beside the thread that parses the request.
+
+    sha256 and file writes release the GIL, so they overlap with reading and parsing the body,
+    which hold it: a large upload takes about as long as the parsing alone.
+    """
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__(name="upload-writer", daemon=True)
+        self.file = file
+        self.sha256 = hashlib.sha256()
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=WRITER_QUEUE_CHUNKS)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = self.chunks.get(timeout=WRITER_PATIENCE_SECONDS)
+            except queue.Empty:
+                return
+            if chunk is None:
+                return
+            if self.error is None:
+                try:
+                    self.file.write(chunk)
+                    self.sha256.update(chunk)
+                except OSError as error:  # e.g. the disk is full: the request reports it
+                    self.error = error
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(chunk, timeout=WRITER_PATIENCE_SECONDS)
+
+    def stop(self) -> None:
+        if self.is_alive():
+            self.chunks.put(None, timeout=WRITER_PATIENCE_SECONDS)
+            self.join()
+
+    def finish(self) -> str:
+        self.stop()
+        if self.error is not None:
+            raise self.error
+        return self.sha256.hexdigest()
 
 
 class LimitedUploadHandler(TemporaryFileUploadHandler):
@@ -34,16 +88,24 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
-        self.sha256 = hashlib.sha256()
+        self.writer = _HashingWriter(self.file)
+        self.writer.start()
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > settings.MAX_UPLOAD_BYTES:
+            self.writer.stop()
             raise _too_large()
-        self.sha256.update(raw_data)
-        return super().receive_data_chunk(raw_data, start)
+        self.writer.put(raw_data)
+        return None
 
     def file_complete(self, file_size):
+        sha256_hex = self.writer.finish()
         upload = super().file_complete(file_size)
-        upload.sha256_hex = self.sha256.hexdigest()
+        upload.sha256_hex = sha256_hex
         return upload
+
+    def upload_interrupted(self):
+        if hasattr(self, "writer"):
+            self.writer.stop()
+        super().upload_interrupted()

@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -136,6 +138,23 @@ def test_version_numbers_grow_without_gaps(api_as, alice):
         for _ in range(3)
     ]
     assert numbers == [1, 2, 3]
+
+
+def test_a_file_of_many_chunks_is_stored_whole_and_hashed_on_arrival(api_as, alice):
+    content = os.urandom(7 * 1024 * 1024 // 2)  # 3.5 chunks of the upload handler
+    response = api_as(alice).post(
+        "/api/v1/models/m/versions/",
+        {"team": "fraud", "files": [SimpleUploadedFile("weights.bin", content)]},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    (artifact,) = response.json()["artifacts"]
+    assert artifact["sha256"] == hashlib.sha256(content).hexdigest()
+    assert artifact["size"] == len(content)
+    download = api_as(alice).get(artifact["download_url"])
+    assert b"".join(download.streaming_content) == content
+    # The threads that hashed and wrote the file ended with the request.
+    assert not [t for t in threading.enumerate() if t.name == "upload-writer"]
 
 
 def test_loose_multipart_files_are_stored_with_their_paths(api_as, alice):
