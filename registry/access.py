@@ -76,7 +76,7 @@ def teams_allowing(user: User | AnonymousUser, action: Action) -> QuerySet[Team]
 def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredModel:
     """The model called `name`: 404 if the user can't see it, 403 if they can but may not act.
 
-    One query: the model comes with the user's membership in its team, the API's hot paths
+    One query, with the caller's membership in the model's team joined: the API's hot paths
     (resolve, register) start here.
     """
     model = None

@@ -74,6 +74,10 @@ def test_a_poller_gets_304_until_the_answer_changes(api_as, bob, people, three_v
 
     again = app.get("/api/v1/models/m/stages/production", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
+    several = app.get(
+        "/api/v1/models/m/stages/production", headers={"If-None-Match": f'"older", {etag}'}
+    )
+    assert several.status_code == 304
 
     devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "production"})
     moved = app.get("/api/v1/models/m/stages/production", headers={"If-None-Match": etag})

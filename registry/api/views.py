@@ -6,6 +6,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.utils.cache import parse_etags
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -235,7 +236,7 @@ def _resolved(request, model, kind: str, label: str, found: QuerySet, missing: s
         cache.set(key, answer, timeout=RESOLVE_CACHE_SECONDS)
     etag, body = answer
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if request.headers.get("If-None-Match") == etag:
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
         return HttpResponseNotModified(headers=headers)
     return HttpResponse(body, content_type="application/json", headers=headers)
 
@@ -298,7 +299,7 @@ class ArtifactDownload(APIView):
         if artifact is None:
             raise Http404(f"Version {number} of {name!r} has no file {path!r}.")
         etag = f'"{artifact.sha256}"'
-        if request.headers.get("If-None-Match") == etag:
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return HttpResponseNotModified(headers={"ETag": etag})
         stream = services.artifact_storage().open(artifact.storage_name, "rb")
         response = FileResponse(stream, as_attachment=True, filename=path.rsplit("/", 1)[-1])
