@@ -51,7 +51,18 @@ def clean_relpath(raw: str) -> str:
 
 
 class _HashingReader:
-    """Wraps a stream; hashes, counts and optionally keeps what passes through `read()`."""
+    """Wraps a stream; hashes, counts and optionally keeps what passes through `read()`.
+
+    A forward-only file to storages: S3's uploader asks whether it may rewind (it may not).
+    """
+
+    closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
 
     def __init__(self, stream: IO[bytes], keep: bool, limit: int):
         self.stream = stream
