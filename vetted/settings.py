@@ -233,7 +233,7 @@ CACHES = {
     "resolve": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "resolve",
-        "OPTIONS": {"MAX_ENTRIES": 5000},
+        "OPTIONS": {"MAX_ENTRIES": 1000},  # a few KB each: at most a few MB per process
     },
 }
 
