@@ -458,29 +458,32 @@ def delete_alias(*, actor: User, model: RegisteredModel, alias: str) -> None:
 # --- Load check -----------------------------------------------------------------------------
 
 
+# Both lock the model's row before the version's, in the order set_stage() takes them, so a
+# promotion and a load check of the same version cannot deadlock.
+
+
 @transaction.atomic
 def claim_load_check(version_id: int) -> bool:
     """Mark the check running unless it already finished; False means nothing is left to do."""
+    _mark_changed(Q(versions=version_id))
     claimed = ModelVersion.objects.filter(
         pk=version_id, load_status__in=[LoadStatus.PENDING, LoadStatus.RUNNING]
     ).update(load_status=LoadStatus.RUNNING)
-    if claimed:
-        _mark_changed(Q(versions=version_id))
     return bool(claimed)
 
 
+@transaction.atomic
 def finish_load_check(
     *, version_id: int, passed: bool, seconds: float | None, shape, error: str = ""
 ) -> None:
-    with transaction.atomic():
-        ModelVersion.objects.filter(pk=version_id).update(
-            load_status=LoadStatus.PASSED if passed else LoadStatus.FAILED,
-            load_seconds=seconds,
-            load_prediction_shape=shape,
-            load_error=error[:20000],
-            load_checked_at=timezone.now(),
-        )
-        _mark_changed(Q(versions=version_id))
+    _mark_changed(Q(versions=version_id))
+    ModelVersion.objects.filter(pk=version_id).update(
+        load_status=LoadStatus.PASSED if passed else LoadStatus.FAILED,
+        load_seconds=seconds,
+        load_prediction_shape=shape,
+        load_error=error[:20000],
+        load_checked_at=timezone.now(),
+    )
 
 
 def stalled_load_checks() -> list[int]:
