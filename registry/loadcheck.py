@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from .models import ModelVersion
-from .services import artifact_storage
+from .services import NO_MLMODEL_ERROR, artifact_storage
 
 
 @dataclass
@@ -83,7 +83,7 @@ def run_probe(model_dir: Path) -> LoadCheckResult:
 def check_version(version: ModelVersion) -> LoadCheckResult:
     artifacts = list(version.artifacts.all())
     if not any(a.path == "MLmodel" for a in artifacts):
-        return LoadCheckResult(passed=False, error="This version has no MLmodel file to load.")
+        return LoadCheckResult(passed=False, error=NO_MLMODEL_ERROR)  # versions registered earlier
     storage = artifact_storage()
     folder = Path(tempfile.mkdtemp(prefix="vetted-load-"))
     try:

@@ -345,6 +345,7 @@ def _save_version(
                 created_by=actor,
                 created_with_token=token,
                 idempotency_key=idempotency_key,
+                **_load_check_at_registration(info),
             )
             Artifact.objects.bulk_create(
                 Artifact(
@@ -356,7 +357,8 @@ def _save_version(
                 )
                 for s in stored
             )
-            transaction.on_commit(lambda: _enqueue_load_check(version.pk))
+            if version.load_status == LoadStatus.PENDING:
+                transaction.on_commit(lambda: _enqueue_load_check(version.pk))
     except IntegrityError:
         if (
             idempotency_key
@@ -365,6 +367,20 @@ def _save_version(
             return None
         raise
     return version
+
+
+NO_MLMODEL_ERROR = "This version has no MLmodel file to load."
+
+
+def _load_check_at_registration(info) -> dict:
+    """Without an MLmodel there is nothing to load: the check fails at once, with no task queued."""
+    if info is not None:
+        return {}
+    return {
+        "load_status": LoadStatus.FAILED,
+        "load_error": NO_MLMODEL_ERROR,
+        "load_checked_at": timezone.now(),
+    }
 
 
 def _take_version_number(model: RegisteredModel, actor: User) -> int:

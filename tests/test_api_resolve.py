@@ -1,9 +1,11 @@
 """Apps resolve a stage or an alias: the answer is cached, and it follows every change at once."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry.models import ModelVersion
 from registry.tasks import check_version_loads
+from tests.conftest import tar_gz_of
 
 
 @pytest.fixture
@@ -50,19 +52,27 @@ def test_a_resolved_alias_follows_each_move_and_its_removal(api_as, bob, people,
     assert resolved(app, "aliases/champion") == 404
 
 
-def test_a_resolved_version_shows_its_load_check_as_soon_as_it_ends(api_as, bob, three_versions):
+def test_a_resolved_version_shows_its_load_check_as_soon_as_it_ends(
+    api_as, alice, bob, sklearn_model_dir
+):
+    pushed = api_as(alice).post(
+        "/api/v1/models/iris/versions/",
+        {"team": "fraud", "archive": SimpleUploadedFile("m.tar.gz", tar_gz_of(sklearn_model_dir))},
+        format="multipart",
+    )
+    assert pushed.status_code == 201
     devops = api_as(bob)
-    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    devops.post("/api/v1/models/iris/versions/1/stage/", {"stage": "production"})
     assert resolved_check(devops) == "pending"
 
     check_version_loads(ModelVersion.objects.get(number=1).pk)
-    check = devops.get("/api/v1/models/m/stages/production").json()["load_check"]
-    assert check["status"] == "failed"
-    assert "no MLmodel" in check["error"]
+    check = devops.get("/api/v1/models/iris/stages/production").json()["load_check"]
+    assert check["status"] == "passed", check["error"]
+    assert check["prediction_shape"] == [3]
 
 
 def resolved_check(client) -> str:
-    return client.get("/api/v1/models/m/stages/production").json()["load_check"]["status"]
+    return client.get("/api/v1/models/iris/stages/production").json()["load_check"]["status"]
 
 
 def test_a_poller_gets_304_until_the_answer_changes(api_as, bob, people, three_versions):

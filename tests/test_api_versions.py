@@ -62,6 +62,28 @@ def test_it_registers_an_mlflow_model_with_lineage_and_signature(api_as, alice, 
     assert {a["path"]: a["sha256"] for a in body["artifacts"]} == sent
 
 
+def test_a_load_check_is_queued_only_for_a_version_that_has_a_model_to_load(
+    api_as, alice, sklearn_model_dir, django_capture_on_commit_callbacks
+):
+    client = api_as(alice)
+    with django_capture_on_commit_callbacks() as queued:
+        model = push_archive(client, sklearn_model_dir)
+    assert model.json()["load_check"]["status"] == "pending" and len(queued) == 1
+
+    with django_capture_on_commit_callbacks() as queued:
+        weights = client.post(
+            "/api/v1/models/iris/versions/",
+            {"files": [SimpleUploadedFile("weights.bin", b"w")]},
+            format="multipart",
+        )
+    check = weights.json()["load_check"]
+    assert (check["status"], check["error"]) == (
+        "failed",
+        "This version has no MLmodel file to load.",
+    )
+    assert check["checked_at"] is not None and queued == []
+
+
 def test_an_app_resolves_production_and_downloads_identical_files(
     api_as, alice, bob, people, sklearn_model_dir
 ):

@@ -97,8 +97,7 @@ def test_it_is_not_found_for_mallory_or_a_missing_number(client, people, alice, 
     assert client.get(missing).status_code == 404
 
 
-def test_a_pending_check_polls_every_two_seconds(client, alice, model):
-    version = pushed_version(alice, model)
+def test_a_pending_check_polls_every_two_seconds(client, alice, version):
     client.force_login(alice)
     html = client.get(url(version)).content.decode()
     assert f'hx-get="{load_check_url(version)}" hx-trigger="every 2s"' in html
@@ -186,7 +185,10 @@ def test_bob_registers_a_version_with_files_from_the_browser(client, bob, model)
     version = ModelVersion.objects.get(model=model)
     assert response.status_code == 302 and response["Location"] == url(version)
     assert version.created_by == bob and version.metrics == {"auc": 0.7}
-    assert version.params == {"depth": 3} and version.load_status == LoadStatus.PENDING
+    assert version.params == {"depth": 3}
+    # No MLmodel among the files: nothing to load, and the page says so at once.
+    assert version.load_status == LoadStatus.FAILED
+    assert "This version has no MLmodel file to load." in client.get(url(version)).content.decode()
     assert sorted(version.artifacts.values_list("path", flat=True)) == [
         "model.pkl",
         "requirements.txt",
