@@ -5,6 +5,7 @@ data scientists and DevOps push versions, data scientists edit descriptions, Dev
 and aliases; owners may do all of it; app developers and viewers read.
 """
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -13,6 +14,15 @@ from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.http import Http404
 
 from .models import Membership, ModelVersion, RegisteredModel, Role, Team
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A user's role in a model's team, fetched with the model so checks need no second query."""
+
+    user_id: int
+    role: str | None
+    is_owner: bool | None
 
 
 class Action(StrEnum):
@@ -55,6 +65,9 @@ def _role_allows(role: str | None, is_owner: bool | None, action: Action) -> boo
 
 
 def can(user: User | AnonymousUser, action: Action, model: RegisteredModel) -> bool:
+    caller = getattr(model, "caller", None)
+    if caller is not None and caller.user_id == user.pk:  # fetched by get_model_for for this user
+        return user.is_superuser or _role_allows(caller.role, caller.is_owner, action)
     return team_allows(user, model.team_id, action)
 
 
@@ -79,8 +92,9 @@ def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredMode
     One query, with the caller's membership in the model's team joined: the API's hot paths
     (resolve, register) start here.
     """
-    model = None
-    if user.is_authenticated:
+    if not user.is_authenticated:
+        raise Http404(f"No model named {name!r}.")
+    try:
         model = (
             RegisteredModel.objects.select_related("team")
             .annotate(
@@ -90,16 +104,14 @@ def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredMode
                 my_role=F("mine__role"),
                 my_ownership=F("mine__is_owner"),
             )
-            .filter(name=name)
-            .first()
+            .get(name=name)
         )
-
-    if model is None:
+    except RegisteredModel.DoesNotExist:
+        raise Http404(f"No model named {name!r}.") from None
+    setattr(model, "caller", Caller(user.pk, model.my_role, model.my_ownership))  # noqa: B010
+    if not can(user, Action.VIEW, model):
         raise Http404(f"No model named {name!r}.")
-    role, is_owner = model.my_role, model.my_ownership
-    if not (user.is_superuser or _role_allows(role, is_owner, Action.VIEW)):
-        raise Http404(f"No model named {name!r}.")
-    if not (user.is_superuser or _role_allows(role, is_owner, need)):
+    if not can(user, need, model):
         raise PermissionDenied(f"Your role in team {model.team.name} does not allow this.")
     return model
 

@@ -80,8 +80,9 @@ def authenticate_token(plain: str) -> ApiToken | None:
     if not plain.startswith(TOKEN_PREFIX) or plain.count("_") < 2:
         return None
     prefix, _, secret = plain[len(TOKEN_PREFIX) :].partition("_")
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None:
+    try:
+        token = ApiToken.objects.select_related("user").get(prefix=prefix)
+    except ApiToken.DoesNotExist:
         return None
     digest = hashlib.sha256(secret.encode()).hexdigest()
     if not secrets.compare_digest(digest, token.secret_sha256):
@@ -366,7 +367,19 @@ def _save_version(
         ):
             return None
         raise
+    _known_to_have_no_aliases(version)
     return version
+
+
+def _known_to_have_no_aliases(version: ModelVersion) -> None:
+    """A new version has no alias yet: record that as `prefetch_related` would record it.
+
+    Whoever shows the version next (the API answers every push with it) then need not ask.
+    """
+    aliases = version.aliases.all()
+    aliases._result_cache = []
+    aliases._prefetch_done = True  # type: ignore[attr-defined]
+    version._prefetched_objects_cache = {"aliases": aliases}  # type: ignore[attr-defined]
 
 
 NO_MLMODEL_ERROR = "This version has no MLmodel file to load."

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from registry import services
 from registry.models import ModelVersion, RegisteredModel
@@ -197,6 +199,26 @@ def test_loose_multipart_files_are_stored_with_their_paths(api_as, alice):
         assert (
             hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == artifact["sha256"]
         )
+
+
+def test_a_push_is_answered_as_stored_with_the_same_queries_for_1_or_20_files(api_as, alice):
+    client = api_as(alice)
+    client.post("/api/v1/models/m/versions/", {"team": "fraud"}, format="multipart")
+
+    def push(count: int):
+        files = [SimpleUploadedFile(f"part-{i}.bin", os.urandom(64)) for i in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post("/api/v1/models/m/versions/", {"files": files}, "multipart")
+        assert response.status_code == 201, response.json()
+        return response.json(), len(queries)
+
+    one, few = push(1)
+    twenty, many = push(20)
+
+    assert many == few
+    assert len(twenty["artifacts"]) == 20
+    for answer in (one, twenty):  # built from what was just written, it matches a fresh read
+        assert client.get(answer["url"]).json() == answer
 
 
 def test_models_list_filters_by_name_team_tag_and_stage(api_as, alice, bob, people, teams):
