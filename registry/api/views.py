@@ -1,6 +1,7 @@
 """REST API views: validate input, call one service, render the result."""
 
 import hashlib
+from collections.abc import Callable
 
 from django.core.cache import caches
 from django.db import transaction
@@ -217,18 +218,18 @@ class VersionStage(APIView):
 RESOLVE_CACHE_SECONDS = 600
 
 
-def _resolved(request, model, kind: str, label: str, found: QuerySet, missing: str):
-    """The version `found` selects, rendered once per model revision and served from memory.
+def _resolved(request, model, kind: str, label: str, found: Callable[[], QuerySet], missing: str):
+    """The version `found()` selects, rendered once per model revision and served from memory.
 
     Apps ask this on every start and poll it, so the answer is kept in the "resolve" cache under
     the model's revision, which every change to its versions, stages or aliases increments. The
-    ETag lets a poller get 304 until the answer changes.
+    ETag lets a poller get 304 until the answer changes. The query is built only on a miss.
     """
     key = f"{model.pk}:{model.revision}:{kind}:{label}:{request.build_absolute_uri('/')}"
     cache = caches["resolve"]
     answer = cache.get(key)
     if answer is None:
-        version = found.first()
+        version = found().first()
         if version is None:
             raise Http404(missing)
         body = JSONRenderer().render(VersionSerializer(version, context={"request": request}).data)
@@ -250,9 +251,13 @@ class ResolveStage(APIView):
         model = get_model_for(request.user, name)
         if stage not in (Stage.STAGING, Stage.PRODUCTION):
             raise Http404(f"Unknown stage {stage!r}: use staging or production.")
-        found = selectors.version_details().filter(model=model, stage=stage).order_by()
         return _resolved(
-            request, model, "stage", stage, found, f"Model {name!r} has no version in {stage}."
+            request,
+            model,
+            "stage",
+            stage,
+            lambda: selectors.version_details().filter(model=model, stage=stage).order_by(),
+            f"Model {name!r} has no version in {stage}.",
         )
 
 
@@ -260,13 +265,17 @@ class Alias(APIView):
     @extend_schema(responses=VersionSerializer, summary="The version an alias points to")
     def get(self, request, name, alias):
         model = get_model_for(request.user, name)
-        found = (
-            selectors.version_details()
-            .filter(model=model, aliases__model=model, aliases__name=alias)
-            .order_by()
-        )
         return _resolved(
-            request, model, "alias", alias, found, f"Model {name!r} has no alias {alias!r}."
+            request,
+            model,
+            "alias",
+            alias,
+            lambda: (
+                selectors.version_details()
+                .filter(model=model, aliases__model=model, aliases__name=alias)
+                .order_by()
+            ),
+            f"Model {name!r} has no alias {alias!r}.",
         )
 
     @extend_schema(
