@@ -22,4 +22,4 @@ RUN pip install . \
 USER vetted
 EXPOSE 8000
 
-CMD ["sh", "-c", "exec gunicorn vetted.wsgi --bind 0.0.0.0:${PORT} --workers 2 --threads 4 --timeout 300 --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn vetted.wsgi --config python:vetted.gunicorn_conf --bind 0.0.0.0:${PORT} --access-logfile -"]

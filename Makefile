@@ -33,7 +33,7 @@ run: install
 	@$(VENV)/bin/celery -A vetted worker --loglevel=INFO --concurrency=2 & worker=$$!; \
 	$(VENV)/bin/celery -A vetted beat --loglevel=INFO & beat=$$!; \
 	trap 'kill -TERM $$worker $$beat 2>/dev/null; wait $$worker $$beat' EXIT INT TERM; \
-	$(VENV)/bin/gunicorn vetted.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --timeout 300 \
+	$(VENV)/bin/gunicorn vetted.wsgi --config python:vetted.gunicorn_conf --bind $(HOST):$(PORT) \
 		--access-logfile -
 
 test: install

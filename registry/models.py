@@ -216,7 +216,10 @@ class Artifact(models.Model):
     sha256 = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["path"]
+        # A version's files are stored sorted by path (Python's code-point order) and listed in
+        # that order: the same on every database, whatever its collation, and known without
+        # reading them back.
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["version", "path"], name="artifact_path_unique")
         ]

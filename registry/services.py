@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import IO
 
 from django.conf import settings
@@ -37,6 +38,7 @@ from .models import (
     alias_name_validator,
     model_name_validator,
 )
+from .rows import Columns, attach, fetch_one, table
 
 TOKEN_PREFIX = "vt_"
 
@@ -75,15 +77,30 @@ def create_token(
     return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
 
 
+@cache
+def _token_lookup() -> tuple[str, tuple[Columns, ...]]:
+    """The token by prefix with its user: every API call makes it, so its SQL is built once."""
+    token = Columns(ApiToken, "k")
+    user = Columns(User, "u")
+    sql = (
+        f"SELECT {token.sql}, {user.sql} FROM {table(ApiToken)} k"
+        f" JOIN {table(User)} u ON {user.column('id')} = {token.column('user')}"
+        f" WHERE {token.column('prefix')} = %s"
+    )
+    return sql, (token, user)
+
+
 def authenticate_token(plain: str) -> ApiToken | None:
     """The live token matching `plain`, its last use recorded; None for anything else."""
     if not plain.startswith(TOKEN_PREFIX) or plain.count("_") < 2:
         return None
     prefix, _, secret = plain[len(TOKEN_PREFIX) :].partition("_")
-    try:
-        token = ApiToken.objects.select_related("user").get(prefix=prefix)
-    except ApiToken.DoesNotExist:
+    sql, parts = _token_lookup()
+    found = fetch_one(sql, [prefix], *parts)
+    if found is None:
         return None
+    token, user = found
+    attach(token, "user", user)
     digest = hashlib.sha256(secret.encode()).hexdigest()
     if not secrets.compare_digest(digest, token.secret_sha256):
         return None
@@ -348,7 +365,7 @@ def _save_version(
                 idempotency_key=idempotency_key,
                 **_load_check_at_registration(info),
             )
-            Artifact.objects.bulk_create(
+            artifacts = Artifact.objects.bulk_create(
                 Artifact(
                     version=version,
                     path=s.path,
@@ -356,7 +373,7 @@ def _save_version(
                     size=s.size,
                     sha256=s.sha256,
                 )
-                for s in stored
+                for s in sorted(stored, key=lambda s: s.path)
             )
             if version.load_status == LoadStatus.PENDING:
                 transaction.on_commit(lambda: _enqueue_load_check(version.pk))
@@ -367,19 +384,22 @@ def _save_version(
         ):
             return None
         raise
-    _known_to_have_no_aliases(version)
+    _known_relations(version, artifacts=artifacts, aliases=[])
     return version
 
 
-def _known_to_have_no_aliases(version: ModelVersion) -> None:
-    """A new version has no alias yet: record that as `prefetch_related` would record it.
-
-    Whoever shows the version next (the API answers every push with it) then need not ask.
+def _known_relations(version: ModelVersion, **lists: list) -> None:
+    """Record a new version's artifacts (as stored, in listing order) and aliases (none yet) as
+    `prefetch_related` would, so whoever shows it next (the API answers every push with it)
+    need not read them back.
     """
-    aliases = version.aliases.all()
-    aliases._result_cache = []
-    aliases._prefetch_done = True  # type: ignore[attr-defined]
-    version._prefetched_objects_cache = {"aliases": aliases}  # type: ignore[attr-defined]
+    known = {}
+    for name, items in lists.items():
+        related = getattr(version, name).all()
+        related._result_cache = items
+        related._prefetch_done = True
+        known[name] = related
+    version._prefetched_objects_cache = known  # type: ignore[attr-defined]
 
 
 NO_MLMODEL_ERROR = "This version has no MLmodel file to load."

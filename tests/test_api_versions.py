@@ -201,6 +201,23 @@ def test_loose_multipart_files_are_stored_with_their_paths(api_as, alice):
         )
 
 
+def test_files_are_listed_by_path_in_code_point_order_whatever_the_database_collation(
+    api_as, alice
+):
+    paths = ["b.bin", "B.bin", "a.bin", "Z/1.bin", "é.bin", "_x.bin"]
+    files = [SimpleUploadedFile(path.split("/")[-1], path.encode()) for path in paths]
+    client = api_as(alice)
+    response = client.post(
+        "/api/v1/models/m/versions/",
+        {"team": "fraud", "files": files, "paths": paths},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    listed = [a["path"] for a in response.json()["artifacts"]]
+    assert listed == ["B.bin", "Z/1.bin", "_x.bin", "a.bin", "b.bin", "é.bin"]
+    assert [a["path"] for a in client.get(response.json()["url"]).json()["artifacts"]] == listed
+
+
 def test_a_push_is_answered_as_stored_with_the_same_queries_for_1_or_20_files(api_as, alice):
     client = api_as(alice)
     client.post("/api/v1/models/m/versions/", {"team": "fraud"}, format="multipart")

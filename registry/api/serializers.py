@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import ApiToken, ModelVersion, RegisteredModel, Stage, TaskType, TokenScope
+from ..models import ApiToken, RegisteredModel, Stage, TaskType, TokenScope
 
 
 def _absolute(request, url: str) -> str:
@@ -89,40 +89,28 @@ class ArtifactSerializer(serializers.Serializer):
         return _absolute(self.context.get("request"), url)
 
 
-class VersionSerializer(serializers.ModelSerializer):
+# Declared field by field, not introspected from the model: the API answers every push with it,
+# and a ModelSerializer would rebuild its fields from the model each time.
+class VersionSerializer(serializers.Serializer):
     model = serializers.CharField(source="model.name")
     version = serializers.IntegerField(source="number")
+    uuid = serializers.UUIDField(read_only=True)
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    aliases = serializers.SerializerMethodField()
+    description = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", default=None)
     token = serializers.CharField(source="created_with_token.name", default=None)
-    aliases = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
     lineage = serializers.SerializerMethodField()
+    params = serializers.JSONField()
+    metrics = serializers.JSONField()
+    requirements = serializers.JSONField()
+    flavors = serializers.JSONField()
+    signature = serializers.JSONField(allow_null=True)
+    mlflow_version = serializers.CharField(max_length=50)
     load_check = serializers.SerializerMethodField()
     artifacts = ArtifactSerializer(many=True)
     url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ModelVersion
-        fields = [
-            "model",
-            "version",
-            "uuid",
-            "stage",
-            "aliases",
-            "description",
-            "created_by",
-            "token",
-            "created_at",
-            "lineage",
-            "params",
-            "metrics",
-            "requirements",
-            "flavors",
-            "signature",
-            "mlflow_version",
-            "load_check",
-            "artifacts",
-            "url",
-        ]
 
     def get_aliases(self, obj) -> list[str]:
         return [a.name for a in obj.aliases.all()]

@@ -47,7 +47,8 @@ def _model_response(request, model, status_code=status.HTTP_200_OK):
 
 
 def _version_response(request, version, status_code=status.HTTP_200_OK):
-    # The instance at hand already carries its model, uploader and token: fetch only the lists.
+    # The instance at hand already carries its model, uploader and token: fetch only the lists,
+    # unless the service that made it already knows them.
     prefetch_related_objects([version], "artifacts", "aliases")
     return Response(
         VersionSerializer(version, context={"request": request}).data, status=status_code
