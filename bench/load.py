@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from processes import (  # noqa: E402
     PeakMemory,
+    StolenTime,
     descendants,
     postgres_root,
     rss_bytes,
@@ -162,12 +163,14 @@ def measured_load(base_url: str, headers: dict, send, *, expect: int, server_pid
     database = postgres_root()
     server_before = tree_cpu_seconds(server_pid)
     database_before = tree_cpu_seconds(database) if database else 0.0
-    result = hammer(base_url, headers, send, expect=expect)
+    with StolenTime() as stolen:
+        result = hammer(base_url, headers, send, expect=expect)
     server_cpu = tree_cpu_seconds(server_pid) - server_before
     database_cpu = (tree_cpu_seconds(database) - database_before) if database else None
     count = max(result["requests"], 1)
     return result | {
         "machine_busy_before": round(busy_before, 3),
+        "cpu_steal": round(stolen.share, 3),
         "server_cpu_ms_per_request": round(server_cpu / count * 1000, 2),
         "postgres_cpu_ms_per_request": (
             round(database_cpu / count * 1000, 2) if database_cpu is not None else None
@@ -232,7 +235,7 @@ def timed_upload(server_pid: int, send: Callable[[], httpx.Response], size: int)
     os.sync()  # start from no dirty pages, so one upload does not pay for the last one's writes
     busy_before = wait_for_quiet_machine()
     before = max((rss_bytes(p) for p in descendants(server_pid)), default=0)
-    with PeakMemory(server_pid) as peak:
+    with PeakMemory(server_pid) as peak, StolenTime() as stolen:
         started = time.perf_counter()
         response = send()
         seconds = time.perf_counter() - started
@@ -246,6 +249,7 @@ def timed_upload(server_pid: int, send: Callable[[], httpx.Response], size: int)
         "peak_process_rss": peak.peak_process_rss,
         "peak_tree_rss": peak.peak_tree_rss,
         "machine_busy_before": round(busy_before, 3),
+        "cpu_steal": round(stolen.share, 3),
     }
 
 

@@ -102,12 +102,35 @@ def postgres_root() -> int | None:
     return None
 
 
-def _machine_cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all cores since boot, from the first line of /proc/stat."""
+def _all_cores_jiffies() -> list[int]:
+    """user, nice, system, idle, iowait, irq, softirq, steal … of all cores since boot."""
     with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
+        return [int(v) for v in f.readline().split()[1:]]
+
+
+def _machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot."""
+    values = _all_cores_jiffies()
     idle = values[3] + values[4]  # idle + iowait
     return sum(values) - idle, sum(values)
+
+
+class StolenTime:
+    """The share of CPU time the hypervisor gave to other guests while the block ran.
+
+    Work inside this VM shows in `machine_busy`; work in other VMs on the same host shows only
+    here, as steal, and slows both servers unevenly.
+    """
+
+    def __enter__(self):
+        self.before = _all_cores_jiffies()
+        self.share = 0.0
+        return self
+
+    def __exit__(self, *exc):
+        after = _all_cores_jiffies()
+        total = sum(after) - sum(self.before)
+        self.share = (after[7] - self.before[7]) / max(total, 1)
 
 
 def machine_busy(seconds: float = 1.0) -> float:

@@ -197,10 +197,20 @@ def table(folder: Path) -> str:
         (r.get("machine_busy_before", 0) for r in (*vetted.values(), *peer.values())),
         default=0,
     )
+    steal = max(
+        (
+            (r.get("cpu_steal", 0), f"{name} {test}")
+            for name, results in (("Vetted", vetted), ("MLflow", peer))
+            for test, r in results.items()
+            if isinstance(r, dict)
+        ),
+        default=(0, "no test"),
+    )
     footer = [
         "",
         "CPU per request: the server's process tree, then all of PostgreSQL, over the run.",
         f"Busiest the machine was (other work) as a test began: {busiest:.0%} of all cores.",
+        f"Most CPU taken by the hypervisor (steal) during a test: {steal[0]:.1%} ({steal[1]}).",
     ]
     return "\n".join(header + lines + footer)
 
