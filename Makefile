@@ -10,10 +10,11 @@ export ALLOWED_HOSTS ?= localhost,127.0.0.1,[::1]
 
 .PHONY: install run test lint bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ./cli  # after the server: an older server package owned `vetted`
 	touch $@
 
 install: $(VENV)/.installed

@@ -4,10 +4,12 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,7 @@ def run_vetted(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`vetted ARGS` in a fresh environment: nothing from the CI running these tests leaks in."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(CI_PREFIXES) and k != "CI"}
     return subprocess.run(
-        [sys.executable, "-m", "vetted.cli", *args],
+        [sys.executable, "-m", "vetted_cli", *args],
         env=clean | env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -330,7 +332,7 @@ def test_it_tries_three_times_through_a_gateway_error():
 
 
 def test_it_imports_neither_django_nor_mlflow():
-    probe = "import sys, vetted.cli; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    probe = "import sys, vetted_cli; print(sorted({m.split('.')[0] for m in sys.modules}))"
 
     loaded = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
@@ -339,3 +341,12 @@ def test_it_imports_neither_django_nor_mlflow():
     assert not {"django", "mlflow", "registry", "sklearn"} & set(
         json.loads(loaded.replace("'", '"'))
     )
+
+
+def test_it_installs_as_its_own_package_needing_only_httpx():
+    """A CI job installs the client (cli/pyproject.toml) without the server's dependencies."""
+    required = metadata.requires("vetted-cli") or []
+    assert [re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0] for r in required] == ["httpx"]
+    command = Path(sys.executable).parent / "vetted"
+    shown = subprocess.run([command, "--version"], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == f"vetted {metadata.version('vetted-cli')}"

@@ -179,7 +179,7 @@ class Api:
 
 def _version() -> str:
     try:
-        return metadata.version("vetted")
+        return metadata.version("vetted-cli")
     except metadata.PackageNotFoundError:
         return "unknown"
 
