@@ -12,3 +12,6 @@ import os
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * len(os.sched_getaffinity(0)))
 threads = int(os.environ.get("WEB_THREADS") or 2)
 timeout = 300
+# gunicorn 27's control socket (for `gunicornc`) sits at one path per user, so a second instance on
+# the machine (make bench beside make run) would take it over; nothing here uses it.
+control_socket_disable = True
