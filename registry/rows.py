@@ -1,7 +1,7 @@
 """The two lookups every API call starts with, its token and then its model, in SQL built once.
 
 Compiling either query through the ORM costs the web process three to five times the CPU of
-running it (about 1.2 and 1.9 ms against 0.35 ms here), and a push makes both. The SQL is built
+running it (about 1.1 and 1.9 ms against 0.3 ms here), and a push makes both. The SQL is built
 from the models' own metadata, and every value goes through its field's database converters, so
 the instances are those the ORM would return, with the joined object cached as `select_related`
 caches it.
