@@ -5,6 +5,7 @@ data scientists and DevOps push versions, data scientists edit descriptions, Dev
 and aliases; owners may do all of it; app developers and viewers read.
 """
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -14,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import Membership, ModelVersion, RegisteredModel, Role, Team
+from .models import MODEL_NAME_PATTERN, Membership, ModelVersion, RegisteredModel, Role, Team
 from .rows import Columns, attach, fetch_one, table
 
 
@@ -109,7 +110,8 @@ def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredMode
     One query, with the model's team and the caller's membership in it joined: the API's hot
     paths (resolve, register) start here, so its SQL is built once (registry.rows).
     """
-    if not user.is_authenticated:
+    # A name no model can have is not looked up.
+    if not user.is_authenticated or not re.fullmatch(MODEL_NAME_PATTERN, name):
         raise Http404(f"No model named {name!r}.")
     sql, parts = _model_lookup()
     found = fetch_one(sql, [user.pk, name], *parts)

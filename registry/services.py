@@ -2,6 +2,7 @@
 
 import hashlib
 import math
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -95,6 +96,8 @@ def authenticate_token(plain: str) -> ApiToken | None:
     if not plain.startswith(TOKEN_PREFIX) or plain.count("_") < 2:
         return None
     prefix, _, secret = plain[len(TOKEN_PREFIX) :].partition("_")
+    if not re.fullmatch(r"[0-9a-f]{12}", prefix):  # as create_token makes them; no NUL reaches SQL
+        return None
     sql, parts = _token_lookup()
     found = fetch_one(sql, [prefix], *parts)
     if found is None:

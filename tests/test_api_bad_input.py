@@ -161,6 +161,26 @@ def test_unknown_ids_get_404_with_a_message(api_as, alice, db):
         assert "nope" in error_of(response)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/models/a%00b/",
+        "/api/v1/models/m/aliases/champ%00ion",
+        "/api/v1/models/m/versions/1/artifacts/MLmodel%00",
+        "/api/v1/models/?search=x%00y",
+        "/models/a%00b/",
+        "/?tag=%00",
+    ],
+)
+def test_a_nul_byte_in_the_address_is_a_400_not_a_database_error(client, api_as, alice, url):
+    api_as(alice).post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json")
+    client.force_login(alice)
+    response = (api_as(alice) if url.startswith("/api/") else client).get(url)
+    assert response.status_code == 400
+    message = error_of(response) if url.startswith("/api/") else response.content.decode()
+    assert "NUL byte" in message
+
+
 def test_pushing_to_an_unknown_model_without_a_team_says_how_to_create_it(api_as, alice, db):
     response = api_as(alice).post("/api/v1/models/new-one/versions/", {}, format="json")
     assert response.status_code == 404

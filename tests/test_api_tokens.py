@@ -57,7 +57,13 @@ def test_revoked_expired_and_wrong_tokens_are_refused_with_401(alice):
     ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     _, good = services.create_token(user=alice, name="good", scopes=["read"])
 
-    for plain in [revoked_plain, expired_plain, good[:-2] + "xx", "vt_nope_nope", "garbage"]:
+    malformed = [
+        "vt_nope_nope",
+        "garbage",
+        good[:15] + "\x00" + good[15:],
+        "vt_" + "a" * 5000 + "_b",
+    ]
+    for plain in [revoked_plain, expired_plain, good[:-2] + "xx", *malformed]:
         response = bearer(plain).get("/api/v1/models/")
         assert response.status_code == 401, plain
         assert "token" in response.json()["error"]["message"]
