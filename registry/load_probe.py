@@ -1,10 +1,11 @@
-"""Run inside a child process: load an MLflow model with pyfunc and predict once.
+"""Run inside the sandbox: load an MLflow model with pyfunc and predict once.
 
-Usage: python -m registry.load_probe MODEL_DIR. Prints one JSON line on stdout. Imports no
-Django: the model is untrusted code and gets nothing of the web or worker process.
+The sandbox runs it as `entry.py MODEL_DIR INPUTS_DIR` and reads one JSON object from the file
+descriptor in SANDBOX_RESULT_FD. It imports nothing of Vetted: the project is not in the sandbox.
 """
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -68,8 +69,9 @@ def main() -> None:
         result = {"ok": False, "error": "MemoryError: the model needs more memory than allowed."}
     except BaseException as exc:  # report anything the model's code raises, then exit cleanly
         lines = traceback.format_exception(exc)
-        result = {"ok": False, "error": "".join(lines[-12:]).strip()}
-    sys.stdout.write("\n" + json.dumps(result) + "\n")
+        result = {"ok": False, "error": "".join(lines[-12:]).strip()[-8000:]}
+    with os.fdopen(int(os.environ["SANDBOX_RESULT_FD"]), "w") as channel:
+        channel.write(json.dumps(result))
 
 
 if __name__ == "__main__":

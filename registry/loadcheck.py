@@ -1,97 +1,101 @@
-"""The load check: fetch a version's files and run the probe in a limited child process."""
+"""The load check: copy a version's files into a sandbox workspace and run the probe there."""
 
-import json
-import os
-import resource
+import logging
 import shutil
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
-from .models import ModelVersion
+from sandbox.runner import (
+    Isolation,
+    Limits,
+    Outcome,
+    detect_isolation,
+    explain_limit,
+    run_script,
+    workspace,
+)
+
+from .models import LoadStatus, ModelVersion
 from .services import NO_MLMODEL_ERROR, artifact_storage
+
+PROBE = Path(__file__).resolve().parent / "load_probe.py"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class LoadCheckResult:
-    passed: bool
+    status: str  # a LoadStatus: passed, failed or errored
     seconds: float | None = None
     shape: list[int] | None = None
     error: str = ""
+    isolation: str = ""
 
 
-def _limit_child(memory_bytes: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        os.setsid()
+def sandbox_limits() -> Limits:
+    return Limits(
+        wall_seconds=settings.LOAD_CHECK_TIMEOUT_SECONDS,
+        cpu_seconds=settings.LOAD_CHECK_TIMEOUT_SECONDS,
+        memory_mb=settings.LOAD_CHECK_MEMORY_MB,
+        tmp_mb=settings.SANDBOX_TMP_MB,
+        file_size_mb=settings.SANDBOX_FILE_SIZE_MB,
+        processes=settings.SANDBOX_MAX_PROCESSES,
+        output_kb=settings.SANDBOX_OUTPUT_KB,
+        result_kb=settings.SANDBOX_RESULT_KB,
+    )
 
-    return apply
+
+def sandbox_isolation() -> Isolation:
+    """What this worker can make; weak isolation only when no sandbox is required (DEBUG on)."""
+    return detect_isolation(settings.SANDBOX_BWRAP, allow_weak=not settings.SANDBOX_REQUIRED)
 
 
-def run_probe(model_dir: Path) -> LoadCheckResult:
-    timeout = settings.LOAD_CHECK_TIMEOUT_SECONDS
-    memory_mb = settings.LOAD_CHECK_MEMORY_MB
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(model_dir),
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "MLFLOW_TRACKING_URI": f"file://{model_dir}/.mlruns",
-    }
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "registry.load_probe", str(model_dir)],
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-            cwd=model_dir,
-            preexec_fn=_limit_child(memory_mb * 1024 * 1024),  # noqa: PLW1509
-        )
-    except subprocess.TimeoutExpired:
+def _report(report: dict, limits: Limits, isolation: str) -> LoadCheckResult:
+    """The probe's answer, read defensively: the model's code could have written anything."""
+    if report.get("ok") is not True:
+        error = str(report.get("error") or "The model process reported an unknown error.")
+        hint = explain_limit(error, limits)
         return LoadCheckResult(
-            passed=False, error=f"Timed out: loading and predicting took more than {timeout} s."
+            status=LoadStatus.FAILED,
+            error=f"{hint}\n{error}" if hint else error,
+            isolation=isolation,
         )
-    lines = [line for line in done.stdout.decode(errors="replace").splitlines() if line.strip()]
     try:
-        report = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
-        stderr = done.stderr.decode(errors="replace").strip()[-4000:]
-        how = (
-            f"was killed by signal {-done.returncode}"
-            if done.returncode < 0
-            else (f"exited with code {done.returncode}")
-        )
+        seconds = float(report["load_seconds"]) + float(report["predict_seconds"])
+        shape = [int(d) for d in report["prediction_shape"]][:32]
+    except (KeyError, TypeError, ValueError):
         return LoadCheckResult(
-            passed=False,
-            error=f"The model process {how} (memory limit {memory_mb} MB).\n{stderr}".strip(),
+            status=LoadStatus.FAILED,
+            error="The model process returned a result without timings and shape.",
+            isolation=isolation,
         )
-    if not report.get("ok"):
-        return LoadCheckResult(passed=False, error=report.get("error", "unknown error"))
     return LoadCheckResult(
-        passed=True,
-        seconds=report["load_seconds"] + report["predict_seconds"],
-        shape=report["prediction_shape"],
+        status=LoadStatus.PASSED, seconds=round(seconds, 3), shape=shape, isolation=isolation
     )
 
 
 def check_version(version: ModelVersion) -> LoadCheckResult:
     artifacts = list(version.artifacts.all())
-    if not any(a.path == "MLmodel" for a in artifacts):
-        return LoadCheckResult(passed=False, error=NO_MLMODEL_ERROR)  # versions registered earlier
+    if not any(a.path == "MLmodel" for a in artifacts):  # versions registered earlier
+        return LoadCheckResult(status=LoadStatus.FAILED, error=NO_MLMODEL_ERROR)
+    iso = sandbox_isolation()
+    limits = sandbox_limits()
+    if not iso.available:
+        logger.error("Load check of %s not run: sandbox unavailable: %s", version, iso.problem)
+    elif iso.kind == "weak":
+        logger.warning("Load check of %s runs WEAKLY ISOLATED: %s", version, iso.problem)
     storage = artifact_storage()
-    folder = Path(tempfile.mkdtemp(prefix="vetted-load-"))
-    try:
+    with workspace() as ws:
         for artifact in artifacts:
-            target = folder / artifact.path
+            target = ws.model_dir / artifact.path
             target.parent.mkdir(parents=True, exist_ok=True)
             with storage.open(artifact.storage_name, "rb") as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
-        return run_probe(folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        run = run_script(ws, script=PROBE, limits=limits, iso=iso)
+    if run.outcome == Outcome.ERRORED:
+        return LoadCheckResult(status=LoadStatus.ERRORED, error=run.error, isolation="")
+    if run.outcome == Outcome.FAILED:
+        return LoadCheckResult(status=LoadStatus.FAILED, error=run.error, isolation=run.isolation)
+    assert run.result is not None
+    return _report(run.result, limits, run.isolation)

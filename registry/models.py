@@ -141,7 +141,8 @@ class LoadStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     PASSED = "passed", "Passed"
-    FAILED = "failed", "Failed"
+    FAILED = "failed", "Failed"  # the model did not load or predict
+    ERRORED = "errored", "Errored"  # the check itself could not run, e.g. no sandbox
 
 
 class ModelVersion(models.Model):
@@ -182,6 +183,7 @@ class ModelVersion(models.Model):
     load_seconds = models.FloatField(null=True, blank=True)
     load_prediction_shape = models.JSONField(null=True, blank=True)
     load_checked_at = models.DateTimeField(null=True, blank=True)
+    load_isolation = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["model_id", "-number"]  # the id, not the model: no join to order by name
@@ -205,7 +207,11 @@ class ModelVersion(models.Model):
 
     @property
     def load_check_done(self) -> bool:
-        return self.load_status in (LoadStatus.PASSED, LoadStatus.FAILED)
+        return self.load_status in (LoadStatus.PASSED, LoadStatus.FAILED, LoadStatus.ERRORED)
+
+    @property
+    def load_weakly_isolated(self) -> bool:
+        return self.load_isolation.startswith("weak")
 
 
 class Artifact(models.Model):

@@ -526,11 +526,21 @@ def claim_load_check(version_id: int) -> bool:
 
 @transaction.atomic
 def finish_load_check(
-    *, version_id: int, passed: bool, seconds: float | None, shape, error: str = ""
+    *,
+    version_id: int,
+    status: str,
+    seconds: float | None,
+    shape,
+    error: str = "",
+    isolation: str = "",
 ) -> None:
+    """Record the check's answer: passed, failed (the model) or errored (the machinery)."""
+    if status not in (LoadStatus.PASSED, LoadStatus.FAILED, LoadStatus.ERRORED):
+        raise ValueError(f"a finished load check cannot be {status!r}")
     _mark_changed(Q(versions=version_id))
     ModelVersion.objects.filter(pk=version_id).update(
-        load_status=LoadStatus.PASSED if passed else LoadStatus.FAILED,
+        load_status=status,
+        load_isolation=isolation[:300],
         load_seconds=seconds,
         load_prediction_shape=shape,
         load_error=error[:20000],

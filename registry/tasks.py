@@ -18,17 +18,18 @@ from .models import ModelVersion
     time_limit=settings.LOAD_CHECK_TIMEOUT_SECONDS + 120,
 )
 def check_version_loads(version_id: int) -> None:
-    """Load the version in a child process and record passed/failed; a finished check is kept."""
+    """Load the version in the sandbox and record the answer; a finished check is kept."""
     if not services.claim_load_check(version_id):
         return
     version = ModelVersion.objects.get(pk=version_id)
     result = check_version(version)
     services.finish_load_check(
         version_id=version_id,
-        passed=result.passed,
+        status=result.status,
         seconds=result.seconds,
         shape=result.shape,
         error=result.error,
+        isolation=result.isolation,
     )
 
 

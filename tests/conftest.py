@@ -101,8 +101,8 @@ def sklearn_model_dir(tmp_path_factory) -> Path:
     return path
 
 
-def pyfunc_model_dir(tmp_path: Path, body: str) -> Path:
-    """An MLflow pyfunc model whose predict() runs `body` (to make models that raise or hang)."""
+def pyfunc_model_dir(tmp_path: Path, body: str, on_load: str = "") -> Path:
+    """An MLflow pyfunc model whose predict() runs `body`, and whose loading runs `on_load`."""
     import mlflow.pyfunc
 
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -127,6 +127,9 @@ def pyfunc_model_dir(tmp_path: Path, body: str) -> Path:
         # from the signature instead.
         signature=infer_signature(example, example),
     )
+    if on_load:  # added after saving: mlflow runs the model's code while it saves it
+        saved = path / code.name
+        saved.write_text(f"{on_load}\n{saved.read_text()}")
     return path
 
 

@@ -1,20 +1,35 @@
-"""The load check with a real Celery worker on Redis: good models pass, bad ones fail plainly."""
+"""The load check with a real Celery worker on Redis: good models pass, hostile ones get nowhere.
 
+Each hostile model is an MLflow model folder whose loading does one bad thing. Models that probe
+report what they found by raising it, so the check's error carries it back to the test.
+"""
+
+import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from registry.models import ModelVersion
+from registry.models import Artifact, ModelVersion
 from tests.conftest import pyfunc_model_dir, tar_gz_of
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKER_SECRET = f"worker-secret-{uuid.uuid4().hex}"
+REPORTS = """
+import json, os
+def found(**seen):
+    raise ValueError("FOUND " + json.dumps(seen))
+"""
 
 
 def database_url() -> str:
@@ -25,51 +40,96 @@ def database_url() -> str:
     )
 
 
+class Worker:
+    """A real `celery worker` process; its log is read on a thread so its pipe never fills."""
+
+    def __init__(self, **env: str):
+        self.log: list[str] = []
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "vetted",
+                "worker",
+                "--purge",
+                "--pool=prefork",
+                "--concurrency=2",
+                "--loglevel=INFO",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url(),
+                "CELERY_BROKER_URL": os.environ["REDIS_URL"],
+                "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+                "SECRET_KEY": WORKER_SECRET,
+                "LOAD_CHECK_TIMEOUT_SECONDS": "25",
+                "LOAD_CHECK_MEMORY_MB": "2500",
+                "SANDBOX_REQUIRED": "true",
+                "SANDBOX_FILE_SIZE_MB": "20",
+                "SANDBOX_TMP_MB": "64",
+                **env,
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.ready.wait(60):
+            self.stop()
+            pytest.fail("the worker did not start:\n" + "".join(self.log))
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.append(line)
+            if "ready." in line:
+                self.ready.set()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def rss_mb(self) -> dict[int, float]:
+        """Resident memory of the worker and its pool processes."""
+        pids = [self.process.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == str(self.process.pid):
+                pids.append(int(stat.parent.name))
+        sizes = {}
+        for pid in pids:
+            status = Path(f"/proc/{pid}/status").read_text()
+            line = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+            sizes[pid] = int(line.split()[1]) / 1024
+        return sizes
+
+
 @pytest.fixture
-def worker(needs_postgres, needs_redis, transactional_db):
-    """A real `celery worker` process on this test database, Redis and artifact folder."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": os.environ["REDIS_URL"],
-        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-        "LOAD_CHECK_TIMEOUT_SECONDS": "25",
-        "LOAD_CHECK_MEMORY_MB": "2500",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "vetted",
-            "worker",
-            "--purge",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--loglevel=INFO",
-            "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    log = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        log.append(line)
-        if "ready." in line:
-            break
-    else:
-        process.kill()
-        pytest.fail("the worker did not start:\n" + "".join(log))
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
+def start_worker(needs_postgres, needs_redis, transactional_db):
+    started = []
+
+    def start(**env: str) -> Worker:
+        worker = Worker(**env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker()
 
 
 def push(client, name: str, folder: Path) -> int:
@@ -82,14 +142,33 @@ def push(client, name: str, folder: Path) -> int:
     return response.json()["version"]
 
 
-def wait_for_checks(names, timeout=90) -> dict[str, ModelVersion]:
+def wait_for_checks(names, timeout=150) -> dict[str, ModelVersion]:
     deadline = time.monotonic() + timeout
+    versions: dict[str, ModelVersion] = {}
     while time.monotonic() < deadline:
         versions = {v.model.name: v for v in ModelVersion.objects.select_related("model")}
-        if all(versions[n].load_status in ("passed", "failed") for n in names):
+        if all(versions[n].load_check_done for n in names):
             return versions
         time.sleep(0.5)
     pytest.fail(f"load checks did not finish: {[(n, versions[n].load_status) for n in names]}")
+
+
+def findings(version: ModelVersion) -> dict:
+    assert version.load_status == "failed", version.load_error
+    assert "FOUND " in version.load_error, version.load_error
+    text = version.load_error.rsplit("FOUND ", 1)[1]
+    return json.JSONDecoder().raw_decode(text)[0]
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
 
 
 def test_the_worker_passes_good_models_and_fails_broken_slow_or_hungry_ones(
@@ -110,15 +189,169 @@ def test_the_worker_passes_good_models_and_fails_broken_slow_or_hungry_ones(
     good = versions["good"]
     assert good.load_status == "passed", good.load_error
     assert good.load_prediction_shape == [3] and good.load_seconds > 0
+    assert good.load_isolation.startswith("bubblewrap")
     assert versions["raises"].load_status == "failed"
     assert "ValueError: scaler not fitted" in versions["raises"].load_error
     assert versions["sleeps"].load_status == "failed"
     assert "Timed out" in versions["sleeps"].load_error
     assert versions["hungry"].load_status == "failed"
-    assert "MemoryError" in versions["hungry"].load_error
+    assert "Memory limit" in versions["hungry"].load_error
 
     detail = client.get("/api/v1/models/raises/versions/1/").json()["load_check"]
     assert detail["status"] == "failed" and "scaler not fitted" in detail["error"]
+    assert detail["isolation"].startswith("bubblewrap")
+
+
+def test_hostile_models_get_nowhere_and_the_worker_stays_healthy(
+    worker, api_as, alice, sklearn_model_dir, tmp_path
+):
+    client = api_as(alice)
+    push(client, "good", sklearn_model_dir)
+    wait_for_checks(["good"])
+    stored = Artifact.objects.get(version__model__name="good", path="MLmodel")
+    other_teams_file = storages["artifacts"].path(stored.storage_name)
+    assert Path(other_teams_file).exists()
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    accepted: list = []
+    listening = threading.Event()
+    listening.set()
+
+    def accept() -> None:
+        while listening.is_set():
+            try:
+                accepted.append(listener.accept())
+            except (TimeoutError, OSError):
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+
+    marker = f"vetted-orphan-{uuid.uuid4().hex}"
+    escaped = [str(tmp_path / marker), str(settings.VAR_DIR / marker), f"/{marker}"]
+    hostile = {
+        "snoops": """
+import glob
+hits = [k for k in os.environ if "SECRET" in k or k.endswith("_URL") and k != "MLFLOW_TRACKING_URI"]
+for path in glob.glob("/proc/[0-9]*/environ"):
+    try:
+        data = open(path, "rb").read()
+    except OSError:
+        continue
+    if b"SECRET_KEY" in data or b"DATABASE_URL" in data or b"REDIS_URL" in data:
+        hits.append(path)
+found(hits=hits, uid=os.getuid(), processes=len(glob.glob("/proc/[0-9]*")))
+""",
+        "connects": f"""
+import socket
+tried = {{}}
+for port in (5432, 6379, 8000, {port}):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()
+        tried[port] = "connected"
+    except OSError as exc:
+        tried[port] = type(exc).__name__
+found(tried=tried)
+""",
+        "reads": f"""
+seen = {{}}
+for path in ({other_teams_file!r}, {str(settings.VAR_DIR)!r}, {str(ROOT / "manage.py")!r}):
+    try:
+        seen[path] = os.listdir(path) if os.path.isdir(path) else open(path).read()[:20]
+    except OSError as exc:
+        seen[path] = type(exc).__name__
+found(seen=seen)
+""",
+        "writes": f"""
+for path in {escaped!r}:
+    try:
+        open(path, "w").write("x")
+    except OSError:
+        pass
+with open("/tmp/big", "wb") as big:
+    for _ in range(40):
+        big.write(b"x" * 1024 * 1024)
+""",
+        "forks": f"""
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}],
+                 start_new_session=True)
+time.sleep(600)
+""",
+        "floods": """
+import sys
+for _ in range(100):
+    sys.stdout.write("y" * 1024 * 1024)
+""",
+        "oversized": """
+os.write(int(os.environ["SANDBOX_RESULT_FD"]), b'{"ok": true, "x": "' + b"z" * 10_000_000)
+""",
+    }
+    for name, code in hostile.items():
+        push(client, name, pyfunc_model_dir(tmp_path / name, "pass", on_load=REPORTS + code))
+    versions = wait_for_checks(list(hostile))
+    listening.clear()
+    listener.close()
+
+    snoops = findings(versions["snoops"])
+    assert snoops["hits"] == [] and snoops["uid"] == 65534 and snoops["processes"] <= 3
+    for version in versions.values():
+        assert WORKER_SECRET not in version.load_error
+
+    connects = findings(versions["connects"])
+    assert set(connects["tried"].values()) <= {"ConnectionRefusedError", "OSError"}
+    assert accepted == []
+
+    reads = findings(versions["reads"])
+    assert set(reads["seen"].values()) == {"FileNotFoundError"}, reads
+
+    assert versions["writes"].load_status == "failed"
+    assert versions["writes"].load_error.startswith("File size limit")
+    assert not any(Path(path).exists() for path in escaped)
+
+    assert versions["forks"].load_error.startswith("Timed out")
+    assert processes_with(marker) == []
+
+    assert "printed more than" in versions["floods"].load_error
+    assert "returned more than" in versions["oversized"].load_error
+
+    # Still healthy: alive, memory bounded, and it checks the next good model as before.
+    assert worker.process.poll() is None
+    assert max(worker.rss_mb().values()) < 600, worker.rss_mb()
+    push(client, "good-after", sklearn_model_dir)
+    assert wait_for_checks(["good-after"])["good-after"].load_status == "passed"
+
+
+def test_with_debug_off_and_no_sandbox_the_check_errors_and_nothing_runs(
+    start_worker, api_as, alice, tmp_path
+):
+    start_worker(SANDBOX_BWRAP="/nonexistent/bwrap")
+    ran = tmp_path / "ran"
+    model = pyfunc_model_dir(tmp_path / "m", "pass", on_load=f"open({str(ran)!r}, 'w')")
+    client = api_as(alice)
+    push(client, "unchecked", model)
+    version = wait_for_checks(["unchecked"])["unchecked"]
+    assert version.load_status == "errored"
+    assert version.load_error.startswith("Sandbox unavailable")
+    assert "apt-get install bubblewrap" in version.load_error
+    assert not ran.exists()
+    detail = client.get("/api/v1/models/unchecked/versions/1/").json()["load_check"]
+    assert detail["status"] == "errored" and detail["isolation"] == ""
+
+
+def test_for_development_it_falls_back_to_weak_isolation_and_says_so(
+    start_worker, api_as, alice, client, sklearn_model_dir
+):
+    worker = start_worker(SANDBOX_BWRAP="/nonexistent/bwrap", SANDBOX_REQUIRED="false")
+    push(api_as(alice), "good", sklearn_model_dir)
+    version = wait_for_checks(["good"])["good"]
+    assert version.load_status == "passed", version.load_error
+    assert version.load_isolation.startswith("weak isolation")
+    client.force_login(alice)
+    page = client.get("/models/good/versions/1/").content.decode()
+    assert "Weakly isolated." in page
+    assert any("WEAKLY ISOLATED" in line for line in worker.log), "".join(worker.log)
 
 
 def test_a_repeated_delivery_does_not_redo_a_finished_check(

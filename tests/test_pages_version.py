@@ -109,26 +109,54 @@ def test_a_pending_check_polls_every_two_seconds(client, alice, version):
 
 def test_a_finished_check_answers_286_so_htmx_stops_polling(client, alice, model):
     version = pushed_version(alice, model)
-    services.finish_load_check(version_id=version.id, passed=True, seconds=1.234, shape=[3])
+    services.finish_load_check(
+        version_id=version.id, status="passed", seconds=1.234, shape=[3], isolation="bubblewrap: …"
+    )
     client.force_login(alice)
     partial = client.get(load_check_url(version), headers={"HX-Request": "true"})
     assert partial.status_code == 286
     html = partial.content.decode()
     assert "Loads and predicts" in html and "1.23 s" in html and "(3)" in html
     assert "hx-trigger" not in html
+    assert "Weakly isolated" not in html
 
 
 def test_a_failed_check_shows_its_error_in_a_pre(client, alice, model):
     version = pushed_version(alice, model)
     error = "Traceback (most recent call last):\n  ValueError: <bad input>"
     services.finish_load_check(
-        version_id=version.id, passed=False, seconds=None, shape=None, error=error
+        version_id=version.id, status="failed", seconds=None, shape=None, error=error
     )
     client.force_login(alice)
     html = client.get(url(version)).content.decode()
     assert "Load check failed" in html
     assert '<pre class="error-output">Traceback (most recent call last):\n' in html
     assert "ValueError: &lt;bad input&gt;" in html
+
+
+def test_a_check_without_sandbox_is_errored_not_failed_and_stops_polling(client, alice, model):
+    version = pushed_version(alice, model)
+    error = "Sandbox unavailable: bubblewrap ('bwrap') is not installed."
+    services.finish_load_check(
+        version_id=version.id, status="errored", seconds=None, shape=None, error=error
+    )
+    client.force_login(alice)
+    partial = client.get(load_check_url(version), headers={"HX-Request": "true"})
+    assert partial.status_code == 286
+    html = partial.content.decode()
+    assert "Load check could not run" in html and "bubblewrap" in html
+    assert "Load check failed" not in html
+
+
+def test_a_weakly_isolated_check_says_so_on_the_page(client, alice, model):
+    version = pushed_version(alice, model)
+    weak = "weak isolation (no bubblewrap; allowed because DEBUG is on): clean environment"
+    services.finish_load_check(
+        version_id=version.id, status="passed", seconds=0.5, shape=[3], isolation=weak
+    )
+    client.force_login(alice)
+    html = client.get(url(version)).content.decode()
+    assert "Weakly isolated." in html and "Install bubblewrap" in html
 
 
 def test_bob_moves_the_version_to_staging_from_its_page(client, bob, alice, model):

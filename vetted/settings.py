@@ -191,9 +191,17 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 1000)
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "upload-tmp"))
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 
-# Load check: untrusted model code runs in a child process under these limits.
+# Load check: untrusted model code runs in the sandbox (sandbox/runner.py) under these limits.
 LOAD_CHECK_TIMEOUT_SECONDS = env_int("LOAD_CHECK_TIMEOUT_SECONDS", 120)
 LOAD_CHECK_MEMORY_MB = env_int("LOAD_CHECK_MEMORY_MB", 4096)
+# Fail closed: with DEBUG off, model code runs in bubblewrap or not at all.
+SANDBOX_REQUIRED = env_bool("SANDBOX_REQUIRED", not DEBUG)
+SANDBOX_BWRAP = env_str("SANDBOX_BWRAP", "bwrap")
+SANDBOX_TMP_MB = env_int("SANDBOX_TMP_MB", 256)
+SANDBOX_FILE_SIZE_MB = env_int("SANDBOX_FILE_SIZE_MB", 100)
+SANDBOX_MAX_PROCESSES = env_int("SANDBOX_MAX_PROCESSES", 128)
+SANDBOX_OUTPUT_KB = env_int("SANDBOX_OUTPUT_KB", 1024)
+SANDBOX_RESULT_KB = env_int("SANDBOX_RESULT_KB", 64)
 
 # Celery: Redis when CELERY_BROKER_URL (or REDIS_URL) is set, the local filesystem otherwise.
 REDIS_URL = env_str("REDIS_URL")

@@ -132,6 +132,7 @@ class VersionSerializer(serializers.Serializer):
             "prediction_shape": obj.load_prediction_shape,
             "error": obj.load_error,
             "checked_at": obj.load_checked_at,
+            "isolation": obj.load_isolation,
         }
 
     def get_url(self, obj) -> str:
