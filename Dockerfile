@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ARTIFACT_ROOT=/data/artifacts \
     PORT=8000
 
+# bubblewrap: the sandbox model code runs in (docker-compose.yml gives the worker what it needs).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY . .
 # The installed package brings the dependencies and the `vetted` CLI; PYTHONPATH=/app still runs

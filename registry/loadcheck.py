@@ -7,15 +7,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from sandbox.runner import (
-    Isolation,
-    Limits,
-    Outcome,
-    detect_isolation,
-    explain_limit,
-    run_script,
-    workspace,
-)
+from sandbox import config
+from sandbox.runner import Limits, Outcome, explain_limit, run_script, workspace
 
 from .models import LoadStatus, ModelVersion
 from .services import NO_MLMODEL_ERROR, artifact_storage
@@ -31,24 +24,6 @@ class LoadCheckResult:
     shape: list[int] | None = None
     error: str = ""
     isolation: str = ""
-
-
-def sandbox_limits() -> Limits:
-    return Limits(
-        wall_seconds=settings.LOAD_CHECK_TIMEOUT_SECONDS,
-        cpu_seconds=settings.LOAD_CHECK_TIMEOUT_SECONDS,
-        memory_mb=settings.LOAD_CHECK_MEMORY_MB,
-        tmp_mb=settings.SANDBOX_TMP_MB,
-        file_size_mb=settings.SANDBOX_FILE_SIZE_MB,
-        processes=settings.SANDBOX_MAX_PROCESSES,
-        output_kb=settings.SANDBOX_OUTPUT_KB,
-        result_kb=settings.SANDBOX_RESULT_KB,
-    )
-
-
-def sandbox_isolation() -> Isolation:
-    """What this worker can make; weak isolation only when no sandbox is required (DEBUG on)."""
-    return detect_isolation(settings.SANDBOX_BWRAP, allow_weak=not settings.SANDBOX_REQUIRED)
 
 
 def _report(report: dict, limits: Limits, isolation: str) -> LoadCheckResult:
@@ -79,8 +54,10 @@ def check_version(version: ModelVersion) -> LoadCheckResult:
     artifacts = list(version.artifacts.all())
     if not any(a.path == "MLmodel" for a in artifacts):  # versions registered earlier
         return LoadCheckResult(status=LoadStatus.FAILED, error=NO_MLMODEL_ERROR)
-    iso = sandbox_isolation()
-    limits = sandbox_limits()
+    iso = config.isolation()
+    limits = config.limits(
+        wall_seconds=settings.LOAD_CHECK_TIMEOUT_SECONDS, memory_mb=settings.LOAD_CHECK_MEMORY_MB
+    )
     if not iso.available:
         logger.error("Load check of %s not run: sandbox unavailable: %s", version, iso.problem)
     elif iso.kind == "weak":

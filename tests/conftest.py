@@ -174,6 +174,16 @@ def needs_redis():
 
 
 @pytest.fixture
+def needs_bubblewrap():
+    """The sandbox as CI makes it: bubblewrap with its namespaces."""
+    from sandbox.runner import detect_isolation
+
+    iso = detect_isolation("bwrap")
+    need(f"bubblewrap ({iso.problem})", iso.available)
+    return iso
+
+
+@pytest.fixture
 def chromium_path():
     path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     need(f"Chromium at {path}", Path(path).exists())

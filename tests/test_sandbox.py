@@ -39,14 +39,9 @@ def report(**found):
 """
 
 
-@pytest.fixture(scope="module")
-def isolation():
-    iso = detect_isolation("bwrap")
-    if not iso.available:
-        if os.environ.get("VETTED_REQUIRE_SERVICES") == "true":
-            pytest.fail(f"bubblewrap is required in CI: {iso.problem}")
-        pytest.skip(iso.problem)
-    return iso
+@pytest.fixture
+def isolation(needs_bubblewrap):
+    return needs_bubblewrap
 
 
 def run(isolation, tmp_path, code: str, limits: Limits = LIMITS, model_files=None):

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "csp",
+    "sandbox",
     "registry",
     "reviews",
     "monitoring",

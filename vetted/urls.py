@@ -4,6 +4,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.urls import include, path
 
+from sandbox import config as sandbox_config
+
 
 def healthz(request):
     """Liveness and database reachability, for load balancers and `docker compose`."""
@@ -12,8 +14,26 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def readyz(request):
+    """Ready to do all its work: the database answers, and model code can run sandboxed here.
+
+    503 when the sandbox is required (DEBUG off) but this machine cannot make it. It reports the
+    machine that answers: with web and worker apart (docker compose), the worker's own health
+    check is `manage.py sandbox_status`.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    sandbox = sandbox_config.status()
+    ready = sandbox["isolation"] != "unavailable"
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "database": "ok", "sandbox": sandbox},
+        status=200 if ready else 503,
+    )
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
