@@ -212,6 +212,9 @@ def table(folder: Path) -> str:
         f"Busiest the machine was (other work) as a test began: {busiest:.0%} of all cores.",
         f"Most CPU taken by the hypervisor (steal) during a test: {steal[0]:.1%} ({steal[1]}).",
     ]
+    sandbox = _load(folder, "sandbox")
+    if sandbox:
+        footer += ["", sandbox["table"]]
     return "\n".join(header + lines + footer)
 
 

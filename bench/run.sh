@@ -71,6 +71,10 @@ rm -f "$RESULTS"/*.json
 pg_isready -q -h $PG_HOST -p 5432 || { echo "PostgreSQL is not answering on $PG_HOST:5432" >&2; exit 1; }
 redis-cli -u "$REDIS_DB_URL" ping >/dev/null || { echo "Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }
 
+step "Sandbox: what bubblewrap adds to a load check (bench/sandbox_overhead.py)"
+$PY bench/sandbox_overhead.py --rounds 9 --out "$RESULTS/sandbox.json" >"$LOGS/sandbox.log" 2>&1 ||
+    { echo "The sandbox bench failed (see $LOGS/sandbox.log)" >&2; exit 1; }
+
 step "1 GiB test file (made once: $BIG_FILE)"
 $PY bench/load.py make-file "$BIG_FILE" $((1024 * 1024 * 1024))
 

@@ -548,6 +548,21 @@ def finish_load_check(
     )
 
 
+@transaction.atomic
+def reopen_errored_load_checks() -> list[int]:
+    """Put checks that could not run (no sandbox) back in the queue, once a worker can run them."""
+    ids = list(
+        ModelVersion.objects.filter(load_status=LoadStatus.ERRORED).values_list("id", flat=True)[
+            :500
+        ]
+    )
+    reopened = ModelVersion.objects.filter(pk__in=ids, load_status=LoadStatus.ERRORED)
+    if ids:
+        _mark_changed(Q(versions__in=ids))
+        reopened.update(load_status=LoadStatus.PENDING, load_error="", load_checked_at=None)
+    return ids
+
+
 def stalled_load_checks() -> list[int]:
     """Versions whose check has not finished well past the time a check may take."""
     grace = timedelta(seconds=2 * settings.LOAD_CHECK_TIMEOUT_SECONDS + 300)

@@ -4,6 +4,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
+from sandbox import config as sandbox_config
+
 from . import services
 from .loadcheck import check_version
 from .models import ModelVersion
@@ -35,8 +37,11 @@ def check_version_loads(version_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=120)
 def requeue_stalled_load_checks() -> int:
-    """Beat's safety net: re-send checks whose message was lost (broker flushed, queue renamed)."""
+    """Beat's safety net: re-send checks whose message was lost (broker flushed, queue renamed),
+    and checks that errored for want of a sandbox once this worker can make one."""
     stalled = services.stalled_load_checks()
+    if sandbox_config.isolation().available:
+        stalled += services.reopen_errored_load_checks()
     for version_id in stalled:
         check_version_loads.delay(version_id)
     return len(stalled)

@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 
 SANDBOX_UID = 65534
@@ -199,9 +198,22 @@ def _try_bwrap(iso: Isolation) -> str:
     return done.stderr.decode(errors="replace").strip()[-600:] or f"exit code {done.returncode}"
 
 
-@cache
+_found: dict[tuple[str, bool], Isolation] = {}
+
+
 def detect_isolation(bwrap: str = "bwrap", allow_weak: bool = False) -> Isolation:
-    """The strongest isolation this process can make, found once per process."""
+    """The strongest isolation this process can make: bubblewrap once found is kept, anything
+    less is looked for again next time, so installing bubblewrap needs no restart."""
+    key = (bwrap, allow_weak)
+    if key not in _found:
+        iso = _detect_isolation(bwrap, allow_weak)
+        if iso.kind == "bubblewrap":
+            _found[key] = iso
+        return iso
+    return _found[key]
+
+
+def _detect_isolation(bwrap: str, allow_weak: bool) -> Isolation:
     tools = {name: shutil.which(name) or "" for name in ("prlimit", "setpriv")}
     as_root = os.geteuid() == 0
     missing = [name for name in ("prlimit", *(["setpriv"] if as_root else [])) if not tools[name]]

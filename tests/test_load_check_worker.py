@@ -324,20 +324,38 @@ os.write(int(os.environ["SANDBOX_RESULT_FD"]), b'{"ok": true, "x": "' + b"z" * 1
 
 
 def test_with_debug_off_and_no_sandbox_the_check_errors_and_nothing_runs(
-    start_worker, api_as, alice, tmp_path
+    start_worker, api_as, alice, tmp_path, sklearn_model_dir
 ):
-    start_worker(SANDBOX_BWRAP="/nonexistent/bwrap")
+    unsandboxed = start_worker(SANDBOX_BWRAP="/nonexistent/bwrap")
     ran = tmp_path / "ran"
     model = pyfunc_model_dir(tmp_path / "m", "pass", on_load=f"open({str(ran)!r}, 'w')")
     client = api_as(alice)
     push(client, "unchecked", model)
-    version = wait_for_checks(["unchecked"])["unchecked"]
-    assert version.load_status == "errored"
-    assert version.load_error.startswith("Sandbox unavailable")
-    assert "apt-get install bubblewrap" in version.load_error
+    push(client, "good", sklearn_model_dir)
+    versions = wait_for_checks(["unchecked", "good"])
+    for version in versions.values():
+        assert version.load_status == "errored"
+        assert version.load_error.startswith("Sandbox unavailable")
+        assert "apt-get install bubblewrap" in version.load_error
     assert not ran.exists()
+    assert any("will NOT run on this worker" in line for line in unsandboxed.log)
     detail = client.get("/api/v1/models/unchecked/versions/1/").json()["load_check"]
     assert detail["status"] == "errored" and detail["isolation"] == ""
+
+    # Once a worker can make the sandbox, beat's periodic task runs the errored checks again.
+    unsandboxed.stop()
+    start_worker()
+    from registry.tasks import requeue_stalled_load_checks
+
+    requeue_stalled_load_checks.delay()
+    deadline = time.monotonic() + 60
+    while ModelVersion.objects.filter(load_status="errored").exists():
+        assert time.monotonic() < deadline, "the errored checks were not reopened"
+        time.sleep(0.5)
+    versions = wait_for_checks(["unchecked", "good"])
+    assert versions["good"].load_status == "passed", versions["good"].load_error
+    assert versions["unchecked"].load_status == "failed"  # its write is refused in the sandbox
+    assert not ran.exists()
 
 
 def test_for_development_it_falls_back_to_weak_isolation_and_says_so(
