@@ -53,7 +53,9 @@ def check_in_background(version_id):
         connection.close()
 
 
-def test_the_load_check_turns_green_without_a_reload(tab, alice, catalogue, sklearn_model_dir):
+def test_the_load_check_turns_green_without_a_reload(
+    tab, alice, catalogue, sklearn_model_dir, needs_bubblewrap
+):
     files = [
         (str(path.relative_to(sklearn_model_dir)), path.read_bytes())
         for path in sorted(sklearn_model_dir.rglob("*"))
@@ -73,6 +75,7 @@ def test_the_load_check_turns_green_without_a_reload(tab, alice, catalogue, skle
 
     expect(check).to_have_class(re.compile("load-check--passed"))
     expect(check).to_contain_text("prediction shape (3)")
+    expect(check).to_contain_text("Ran in the sandbox: bubblewrap: no network")
     assert tab.page.evaluate("window.sameDocument") is True
     version.refresh_from_db()
     assert version.load_status == LoadStatus.PASSED
