@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from registry.models import Artifact, ModelVersion
-from tests.conftest import pyfunc_model_dir, tar_gz_of
+from tests.conftest import processes_with, pyfunc_model_dir, tar_gz_of
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_SECRET = f"worker-secret-{uuid.uuid4().hex}"
@@ -158,17 +158,6 @@ def findings(version: ModelVersion) -> dict:
     assert "FOUND " in version.load_error, version.load_error
     text = version.load_error.rsplit("FOUND ", 1)[1]
     return json.JSONDecoder().raw_decode(text)[0]
-
-
-def processes_with(marker: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if marker.encode() in cmdline.read_bytes():
-                found.append(cmdline.parent.name)
-        except OSError:
-            continue
-    return found
 
 
 def test_the_worker_passes_good_models_and_fails_broken_slow_or_hungry_ones(

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.runner import Limits, Outcome, detect_isolation, run_script, workspace
+from tests.conftest import processes_with
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMITS = Limits(
@@ -51,17 +52,6 @@ def run(isolation, tmp_path, code: str, limits: Limits = LIMITS, model_files=Non
         for name, content in (model_files or {"MLmodel": "flavors: {}\n"}).items():
             (ws.model_dir / name).write_text(content)
         return run_script(ws, script=script, limits=limits, iso=isolation)
-
-
-def processes_with(marker: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if marker.encode() in cmdline.read_bytes():
-                found.append(cmdline.parent.name)
-        except OSError:
-            continue
-    return found
 
 
 def test_a_well_behaved_script_returns_its_result(isolation, tmp_path):
