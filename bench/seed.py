@@ -24,18 +24,17 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from accounts import services as account_services  # noqa: E402
+from accounts.models import Membership, Role, Team  # noqa: E402
 from registry import services  # noqa: E402
 from registry.models import (  # noqa: E402
     Artifact,
     LoadStatus,
-    Membership,
     ModelAlias,
     ModelVersion,
     RegisteredModel,
-    Role,
     Stage,
     Tag,
-    Team,
 )
 
 CATALOG_MODELS = 1000
@@ -58,7 +57,7 @@ def make_account() -> dict:
     team = Team.objects.create(name="Bench", slug="bench")
     user = User.objects.create_user("bench", password="bench-password-not-secret")
     Membership.objects.create(user=user, team=team, role=Role.DEVOPS, is_owner=True)
-    _, token = services.create_token(user=user, name="bench", scopes=["read", "write"])
+    _, token = account_services.create_token(user=user, name="bench", scopes=["read", "write"])
     for name in LOAD_MODELS:
         services.create_model(actor=user, name=name, team=team, task_type="classification")
     resolve = RegisteredModel.objects.get(name="bench-resolve")

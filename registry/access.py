@@ -15,8 +15,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import MODEL_NAME_PATTERN, Membership, ModelVersion, RegisteredModel, Role, Team
-from .rows import Columns, attach, fetch_one, table
+from accounts.models import Membership, Role, Team
+from vetted.rows import Columns, attach, fetch_one, table
+
+from .models import MODEL_NAME_PATTERN, ModelVersion, RegisteredModel
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredMode
     """The model called `name`: 404 if the user can't see it, 403 if they can but may not act.
 
     One query, with the model's team and the caller's membership in it joined: the API's hot
-    paths (resolve, register) start here, so its SQL is built once (registry.rows).
+    paths (resolve, register) start here, so its SQL is built once (vetted/rows.py).
     """
     # A name no model can have is not looked up.
     if not user.is_authenticated or not re.fullmatch(MODEL_NAME_PATTERN, name):

@@ -27,8 +27,10 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 
+from accounts.models import Membership, Role, Team
+
 from . import services
-from .models import Membership, ModelVersion, RegisteredModel, Role, Stage, TaskType, Team
+from .models import ModelVersion, RegisteredModel, Stage, TaskType
 
 DEMO_PASSWORD = "vetted-demo"
 # skops (MLflow's safe format) loads tree ensembles only when their node storage is trusted by

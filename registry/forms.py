@@ -2,7 +2,9 @@
 
 from django import forms
 
-from .models import Stage, TaskType, TokenScope
+from accounts.models import TokenScope
+
+from .models import Stage, TaskType
 
 LIST_STAGES = [("", "Any stage"), *[(s, s.label) for s in Stage if s != Stage.NONE]]
 

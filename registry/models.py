@@ -1,4 +1,4 @@
-"""The registry's data: teams and roles, API tokens, registered models, versions and artifacts."""
+"""The registry's data: registered models, versions, artifacts, stages and aliases."""
 
 import uuid
 
@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+
+from accounts.models import ApiToken, Team
 
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 model_name_validator = RegexValidator(
@@ -16,72 +18,6 @@ alias_name_validator = RegexValidator(
     r"^[A-Za-z][A-Za-z0-9_-]{0,49}$",
     "An alias is 1-50 letters, digits, dashes or underscores, starting with a letter.",
 )
-
-
-class Role(models.TextChoices):
-    DATA_SCIENTIST = "data_scientist", "Data scientist"
-    DEVOPS = "devops", "DevOps"
-    APP_DEVELOPER = "app_developer", "App developer"
-    VIEWER = "viewer", "Viewer"
-
-
-class Team(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=100, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Membership(models.Model):
-    """A user's role in one team; owners may do everything within the team."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=20, choices=Role.choices)
-    is_owner = models.BooleanField(default=False)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "team"], name="one_membership")]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.team} ({self.role})"
-
-
-class TokenScope(models.TextChoices):
-    READ = "read", "Read"
-    WRITE = "write", "Write"
-
-
-class ApiToken(models.Model):
-    """A bearer token `vt_<prefix>_<secret>`: found by prefix, compared by sha256, never stored."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True)
-    secret_sha256 = models.CharField(max_length=64)
-    scopes = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.name} (vt_{self.prefix}_…)"
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
 
 
 class TaskType(models.TextChoices):

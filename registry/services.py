@@ -1,14 +1,10 @@
 """Every write to the registry: one function per state change, called by pages, API and tasks."""
 
-import hashlib
 import math
-import re
-import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
 from typing import IO
 
 from django.conf import settings
@@ -19,12 +15,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import ApiToken, Team
+
 from . import access
 from .access import Action
 from .artifacts import StoredFile, clean_relpath, iter_archive, store_stream
 from .mlmodel import read_mlmodel, read_requirements
 from .models import (
-    ApiToken,
     Artifact,
     LoadStatus,
     ModelAlias,
@@ -34,97 +31,13 @@ from .models import (
     StageChange,
     Tag,
     TaskType,
-    Team,
-    TokenScope,
     alias_name_validator,
     model_name_validator,
 )
-from .rows import Columns, attach, fetch_one, table
-
-TOKEN_PREFIX = "vt_"
 
 
 def artifact_storage():
     return storages["artifacts"]
-
-
-# --- Tokens ---------------------------------------------------------------------------------
-
-
-def create_token(
-    *, user: User, name: str, scopes: Iterable[str], expires_in_days: int | None = None
-) -> tuple[ApiToken, str]:
-    """A new token and its plain text, which exists only in this return value."""
-    scopes = sorted(set(scopes))
-    if not scopes or any(s not in TokenScope.values for s in scopes):
-        raise ValidationError(f"Scopes must be some of: {', '.join(TokenScope.values)}.")
-    if TokenScope.WRITE in scopes and TokenScope.READ not in scopes:
-        scopes = sorted([*scopes, TokenScope.READ])
-    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-        raise ValidationError("A token expires after 1 to 3650 days.")
-    name = (name or "").strip() or "token"
-    if len(name) > 100:
-        raise ValidationError("A token name is at most 100 characters.")
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user,
-        name=name,
-        prefix=prefix,
-        secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
-        scopes=scopes,
-        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
-    )
-    return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
-
-
-@cache
-def _token_lookup() -> tuple[str, tuple[Columns, ...]]:
-    """The token by prefix with its user: every API call makes it, so its SQL is built once."""
-    token = Columns(ApiToken, "k")
-    user = Columns(User, "u")
-    sql = (
-        f"SELECT {token.sql}, {user.sql} FROM {table(ApiToken)} k"
-        f" JOIN {table(User)} u ON {user.column('id')} = {token.column('user')}"
-        f" WHERE {token.column('prefix')} = %s"
-    )
-    return sql, (token, user)
-
-
-def authenticate_token(plain: str) -> ApiToken | None:
-    """The live token matching `plain`, its last use recorded; None for anything else."""
-    if not plain.startswith(TOKEN_PREFIX) or plain.count("_") < 2:
-        return None
-    prefix, _, secret = plain[len(TOKEN_PREFIX) :].partition("_")
-    if not re.fullmatch(r"[0-9a-f]{12}", prefix):  # as create_token makes them; no NUL reaches SQL
-        return None
-    sql, parts = _token_lookup()
-    found = fetch_one(sql, [prefix], *parts)
-    if found is None:
-        return None
-    token, user = found
-    attach(token, "user", user)
-    digest = hashlib.sha256(secret.encode()).hexdigest()
-    if not secrets.compare_digest(digest, token.secret_sha256):
-        return None
-    now = timezone.now()
-    if token.revoked_at or (token.expires_at and token.expires_at <= now):
-        return None
-    if not token.user.is_active:
-        return None
-    # At most one write a minute per token keeps hot CI loops from hammering one row.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-    return token
-
-
-def revoke_token(*, user: User, token_id: int) -> None:
-    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at=None).update(
-        revoked_at=timezone.now()
-    )
-    if not updated and not ApiToken.objects.filter(pk=token_id, user=user).exists():
-        raise ApiToken.DoesNotExist
 
 
 # --- Models ---------------------------------------------------------------------------------

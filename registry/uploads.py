@@ -8,16 +8,14 @@ from typing import IO
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
+from vetted.api.errors import UploadTooLarge
+
 from .artifacts import size_label
 
 # A writer that hears nothing for this long belongs to a request that died mid-file: it stops.
 WRITER_PATIENCE_SECONDS = 300
 # Chunks waiting for the writer at most (1 MiB each): bounds the memory of a fast client.
 WRITER_QUEUE_CHUNKS = 8
-
-
-class UploadTooLarge(Exception):
-    """The request body passed MAX_UPLOAD_BYTES; pages answer 413 with a form, the API with JSON."""
 
 
 def _too_large() -> UploadTooLarge:

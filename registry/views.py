@@ -18,6 +18,10 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import services as account_services
+from accounts.models import ApiToken
+from vetted.api.errors import UploadTooLarge
+
 from . import selectors, services
 from .access import Action, get_model_for, get_version_for, teams_allowing
 from .forms import (
@@ -28,8 +32,8 @@ from .forms import (
     TokenCreateForm,
     VersionUploadForm,
 )
-from .models import ApiToken, ModelAlias, RegisteredModel, Stage
-from .uploads import LimitedUploadHandler, UploadTooLarge
+from .models import ModelAlias, RegisteredModel, Stage
+from .uploads import LimitedUploadHandler
 
 MODELS_PER_PAGE = 25
 KEY_METRICS_SHOWN = 3
@@ -384,7 +388,9 @@ def tokens(request):
         form = TokenCreateForm(request.POST)
         if form.is_valid():
             try:
-                created, plain = services.create_token(user=request.user, **form.cleaned_data)
+                created, plain = account_services.create_token(
+                    user=request.user, **form.cleaned_data
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -402,7 +408,7 @@ def tokens(request):
 @require_POST
 def token_revoke(request, token_id):
     try:
-        services.revoke_token(user=request.user, token_id=token_id)
+        account_services.revoke_token(user=request.user, token_id=token_id)
     except ApiToken.DoesNotExist:
         raise Http404("You have no such token.") from None
     messages.success(request, "Token revoked: it no longer works.")

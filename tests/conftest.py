@@ -16,8 +16,8 @@ from django.contrib.auth.models import User
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from registry import services
-from registry.models import Membership, Role, Team
+from accounts import services as account_services
+from accounts.models import Membership, Role, Team
 
 PASSWORD = "correct-horse-battery"
 
@@ -62,7 +62,7 @@ def token_for():
     """token_for(user, "read,write") → the plain token, as a CI job would hold it."""
 
     def make(user, scopes="read,write"):
-        _, plain = services.create_token(user=user, name="ci", scopes=scopes.split(","))
+        _, plain = account_services.create_token(user=user, name="ci", scopes=scopes.split(","))
         return plain
 
     return make

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from registry import services
-from registry.models import ApiToken
+from accounts import services as account_services
+from accounts.models import ApiToken
 
 
 def bearer(plain: str) -> APIClient:
@@ -35,27 +35,27 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(client, alice):
 
 
 def test_a_token_works_and_records_its_last_use(alice):
-    token, plain = services.create_token(user=alice, name="ci", scopes=["read"])
+    token, plain = account_services.create_token(user=alice, name="ci", scopes=["read"])
     assert bearer(plain).get("/api/v1/models/").status_code == 200
     token.refresh_from_db()
     assert token.last_used_at is not None
 
 
 def test_a_read_token_cannot_write(alice):
-    _, plain = services.create_token(user=alice, name="ci", scopes=["read"])
+    _, plain = account_services.create_token(user=alice, name="ci", scopes=["read"])
     response = bearer(plain).post("/api/v1/models/", {"name": "m", "team": "fraud"}, format="json")
     assert response.status_code == 403
     assert "write scope" in response.json()["error"]["message"]
 
 
 def test_revoked_expired_and_wrong_tokens_are_refused_with_401(alice):
-    revoked, revoked_plain = services.create_token(user=alice, name="old", scopes=["read"])
-    services.revoke_token(user=alice, token_id=revoked.pk)
-    expired, expired_plain = services.create_token(
+    revoked, revoked_plain = account_services.create_token(user=alice, name="old", scopes=["read"])
+    account_services.revoke_token(user=alice, token_id=revoked.pk)
+    expired, expired_plain = account_services.create_token(
         user=alice, name="short", scopes=["read"], expires_in_days=1
     )
     ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    _, good = services.create_token(user=alice, name="good", scopes=["read"])
+    _, good = account_services.create_token(user=alice, name="good", scopes=["read"])
 
     malformed = [
         "vt_nope_nope",
@@ -70,7 +70,7 @@ def test_revoked_expired_and_wrong_tokens_are_refused_with_401(alice):
 
 
 def test_a_user_revokes_only_their_own_tokens(client, alice, bob):
-    token, _ = services.create_token(user=alice, name="mine", scopes=["read"])
+    token, _ = account_services.create_token(user=alice, name="mine", scopes=["read"])
     client.force_login(bob)
     assert client.delete(f"/api/v1/tokens/{token.pk}/").status_code == 404
     client.force_login(alice)

@@ -9,17 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from registry.models import (
-    ApiToken,
-    Artifact,
-    Membership,
-    ModelAlias,
-    ModelVersion,
-    RegisteredModel,
-    Stage,
-    StageChange,
-    Team,
-)
+from accounts.models import ApiToken, Membership, Team
+from registry.models import Artifact, ModelAlias, ModelVersion, RegisteredModel, Stage, StageChange
 
 
 def create_token(*args) -> str:

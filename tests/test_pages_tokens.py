@@ -2,8 +2,8 @@
 
 from django.urls import reverse
 
-from registry import services
-from registry.models import ApiToken
+from accounts import services as account_services
+from accounts.models import ApiToken
 
 from .page_factories import assert_strict_page
 
@@ -11,8 +11,8 @@ URL = reverse("registry:tokens")
 
 
 def test_it_lists_my_tokens_only(client, alice, bob):
-    services.create_token(user=alice, name="ci-fraud", scopes=["read"])
-    services.create_token(user=bob, name="bobs-token", scopes=["read"])
+    account_services.create_token(user=alice, name="ci-fraud", scopes=["read"])
+    account_services.create_token(user=bob, name="bobs-token", scopes=["read"])
     client.force_login(alice)
     response = client.get(URL)
     assert response.status_code == 200
@@ -31,7 +31,7 @@ def test_it_shows_a_new_token_once(client, alice):
     token = ApiToken.objects.get(user=alice)
     assert token.scopes == ["read", "write"] and token.expires_at is not None
     plain = html.split('id="new-token" value="', 1)[1].split('"', 1)[0]
-    assert services.authenticate_token(plain) == token
+    assert account_services.authenticate_token(plain) == token
     assert plain not in client.get(URL).content.decode()
 
 
@@ -46,22 +46,22 @@ def test_it_explains_a_form_error(client, alice):
 
 
 def test_it_revokes_a_token(client, alice):
-    token, plain = services.create_token(user=alice, name="old", scopes=["read"])
+    token, plain = account_services.create_token(user=alice, name="old", scopes=["read"])
     client.force_login(alice)
     response = client.post(reverse("registry:token_revoke", args=[token.id]))
     assert response.status_code == 302
-    assert services.authenticate_token(plain) is None
+    assert account_services.authenticate_token(plain) is None
     assert "Revoked" in client.get(URL).content.decode()
 
 
 def test_it_cannot_revoke_someone_elses_token(client, alice, bob):
-    token, plain = services.create_token(user=bob, name="bobs", scopes=["read"])
+    token, plain = account_services.create_token(user=bob, name="bobs", scopes=["read"])
     client.force_login(alice)
     assert client.post(reverse("registry:token_revoke", args=[token.id])).status_code == 404
-    assert services.authenticate_token(plain) == token
+    assert account_services.authenticate_token(plain) == token
 
 
 def test_revoking_needs_a_post(client, alice):
-    token, _ = services.create_token(user=alice, name="old", scopes=["read"])
+    token, _ = account_services.create_token(user=alice, name="old", scopes=["read"])
     client.force_login(alice)
     assert client.get(reverse("registry:token_revoke", args=[token.id])).status_code == 405

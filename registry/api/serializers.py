@@ -7,7 +7,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import ApiToken, RegisteredModel, Stage, TaskType, TokenScope
+from accounts.models import ApiToken, TokenScope
+
+from ..models import RegisteredModel, Stage, TaskType
 
 
 def _absolute(request, url: str) -> str:

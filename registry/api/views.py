@@ -15,10 +15,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import services as account_services
+from accounts.models import ApiToken
+
 from .. import selectors, services
 from ..access import Action, get_model_for, get_version_for, teams_allowing
 from ..artifacts import sha256_digest_header
-from ..models import ApiToken, Artifact, ModelVersion, Stage
+from ..models import Artifact, ModelVersion, Stage
 from ..uploads import LimitedUploadHandler
 from .serializers import (
     AliasSerializer,
@@ -330,7 +333,7 @@ class TokenList(APIView):
     def post(self, request):
         data = TokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, plain = services.create_token(user=request.user, **data.validated_data)
+        token, plain = account_services.create_token(user=request.user, **data.validated_data)
         body = TokenSerializer(token).data | {"token": plain}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -339,7 +342,7 @@ class TokenDetail(APIView):
     @extend_schema(responses={204: None}, summary="Revoke a token")
     def delete(self, request, token_id):
         try:
-            services.revoke_token(user=request.user, token_id=token_id)
+            account_services.revoke_token(user=request.user, token_id=token_id)
         except ApiToken.DoesNotExist:
             raise Http404("You have no such token.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from ..uploads import UploadTooLarge
+
+class UploadTooLarge(Exception):
+    """A request body past the size an app accepts; pages answer 413 with a form, the API with
+    JSON. Raised by upload handlers, which run before any view."""
 
 
 class PayloadTooLarge(exceptions.APIException):

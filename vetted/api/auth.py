@@ -3,8 +3,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from ..models import TokenScope
-from ..services import authenticate_token
+from accounts.models import TokenScope
+from accounts.services import authenticate_token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
