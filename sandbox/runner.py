@@ -156,9 +156,10 @@ def _bwrap_argv(
     else:
         namespaces = ["--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
     argv = [iso.bwrap, *namespaces, "--die-with-parent", "--new-session", "--clearenv"]
-    argv += ["--hostname", "sandbox", *_binds(ws), "--proc", "/proc", "--dev", "/dev"]
+    # /tmp first: a Python environment under /tmp (a checkout there) is bound on top of it.
     tmp_bytes = str(tmp_mb * 1024 * 1024)
-    argv += ["--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    argv += ["--hostname", "sandbox", "--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/tmp"]
+    argv += [*_binds(ws), "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
     for name, value in env.items():
         argv += ["--setenv", name, value]
     return [*argv, "--remount-ro", "/", "--"]
