@@ -9,8 +9,10 @@ from functools import cache
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
+from audit.services import record
 from vetted.rows import Columns, attach, fetch_one, table
 
 from .models import ApiToken, TokenScope
@@ -18,6 +20,7 @@ from .models import ApiToken, TokenScope
 TOKEN_PREFIX = "vt_"
 
 
+@transaction.atomic
 def create_token(
     *, user: User, name: str, scopes: Iterable[str], expires_in_days: int | None = None
 ) -> tuple[ApiToken, str]:
@@ -42,7 +45,19 @@ def create_token(
         scopes=scopes,
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
+    record(
+        actor=user,
+        verb="token.created",
+        object_type="token",
+        object_id=token.pk,
+        object_name=str(token),
+        after={"name": name, "scopes": scopes, "expires_at": _iso(token.expires_at)},
+    )
     return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 @cache
@@ -86,9 +101,23 @@ def authenticate_token(plain: str) -> ApiToken | None:
     return token
 
 
+@transaction.atomic
 def revoke_token(*, user: User, token_id: int) -> None:
+    now = timezone.now()
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at=None).update(
-        revoked_at=timezone.now()
+        revoked_at=now
     )
-    if not updated and not ApiToken.objects.filter(pk=token_id, user=user).exists():
-        raise ApiToken.DoesNotExist
+    if not updated:
+        if not ApiToken.objects.filter(pk=token_id, user=user).exists():
+            raise ApiToken.DoesNotExist
+        return
+    token = ApiToken.objects.get(pk=token_id)
+    record(
+        actor=user,
+        verb="token.revoked",
+        object_type="token",
+        object_id=token.pk,
+        object_name=str(token),
+        before={"revoked_at": None},
+        after={"revoked_at": _iso(now)},
+    )

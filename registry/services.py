@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import ApiToken, Team
+from audit.services import record
 
 from . import access
 from .access import Action
@@ -84,8 +85,46 @@ def create_model(
             )
     except IntegrityError:
         raise ValidationError(f"A model named {name!r} already exists.") from None
-    model.tags.set(_clean_tags(tags))
+    cleaned = _clean_tags(tags)
+    model.tags.set(cleaned)
+    _record_model(actor, "model.created", model, after=_model_fields(model, cleaned))
     return model
+
+
+def _model_fields(model: RegisteredModel, tags: Iterable[Tag]) -> dict:
+    return {
+        "team": model.team.slug,
+        "task_type": model.task_type,
+        "description": model.description,
+        "tags": sorted(t.name for t in tags),
+    }
+
+
+def _record_model(actor, verb: str, model: RegisteredModel, **changes) -> None:
+    record(
+        actor=actor,
+        verb=verb,
+        object_type="model",
+        object_id=model.pk,
+        object_name=model.name,
+        team=model.team,
+        model_name=model.name,
+        **changes,
+    )
+
+
+def _record_version(actor, verb: str, version: ModelVersion, **changes) -> None:
+    model = version.model
+    record(
+        actor=actor,
+        verb=verb,
+        object_type="version",
+        object_id=version.pk,
+        object_name=f"{model.name} v{version.number}",
+        team=model.team,
+        model_name=model.name,
+        **changes,
+    )
 
 
 @transaction.atomic
@@ -99,6 +138,7 @@ def update_model(
 ) -> RegisteredModel:
     if not access.can(actor, Action.EDIT, model):
         raise PermissionDenied("Your role does not allow editing this model.")
+    before = _model_fields(model, model.tags.all())
     if task_type is not None:
         if task_type not in TaskType.values:
             raise ValidationError(f"Task type must be one of: {', '.join(TaskType.values)}.")
@@ -110,6 +150,16 @@ def update_model(
     model.save(update_fields=["task_type", "description", "updated_by", "updated_at"])
     if tags is not None:
         model.tags.set(_clean_tags(tags))
+    after = _model_fields(model, model.tags.all())
+    changed = [key for key in after if after[key] != before[key]]
+    if changed:
+        _record_model(
+            actor,
+            "model.edited",
+            model,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
     return model
 
 
@@ -291,6 +341,16 @@ def _save_version(
                 )
                 for s in sorted(stored, key=lambda s: s.path)
             )
+            _record_version(
+                actor,
+                "version.registered",
+                version,
+                after={
+                    "files": len(artifacts),
+                    "bytes": sum(a.size for a in artifacts),
+                    "git_commit": version.git_commit,
+                },
+            )
             if version.load_status == LoadStatus.PENDING:
                 transaction.on_commit(lambda: _enqueue_load_check(version.pk))
     except IntegrityError:
@@ -387,9 +447,18 @@ def set_stage(*, actor: User, version: ModelVersion, stage: str) -> ModelVersion
             StageChange.objects.create(
                 version=holder, from_stage=stage, to_stage=Stage.ARCHIVED, actor=actor
             )
+            holder.model = version.model
+            _record_version(
+                actor,
+                "stage.moved",
+                holder,
+                before={"stage": stage},
+                after={"stage": Stage.ARCHIVED, "replaced_by": version.number},
+            )
     ModelVersion.objects.filter(pk=version.pk).update(stage=stage)
     version.stage = stage
     StageChange.objects.create(version=version, from_stage=old, to_stage=stage, actor=actor)
+    _record_version(actor, "stage.moved", version, before={"stage": old}, after={"stage": stage})
     _mark_changed(Q(pk=version.model_id), updated_at=timezone.now(), updated_by=actor)
     return version
 
@@ -401,23 +470,55 @@ def set_alias(*, actor: User, version: ModelVersion, alias: str) -> ModelAlias:
     alias_name_validator(alias)
     if alias.lower() in Stage.values or alias.isdigit():
         raise ValidationError(f"{alias!r} is reserved; pick another alias name.")
+    previous = (
+        ModelAlias.objects.filter(model_id=version.model_id, name=alias)
+        .values_list("version__number", flat=True)
+        .first()
+    )
     obj, _ = ModelAlias.objects.update_or_create(
         model_id=version.model_id,
         name=alias,
         defaults={"version": version, "updated_by": actor},
     )
     _mark_changed(Q(pk=version.model_id))
+    _record_alias(
+        actor,
+        "alias.set",
+        version.model,
+        alias,
+        before={"version": previous} if previous is not None else None,
+        after={"version": version.number},
+    )
     return obj
+
+
+def _record_alias(actor, verb: str, model: RegisteredModel, alias: str, **changes) -> None:
+    record(
+        actor=actor,
+        verb=verb,
+        object_type="alias",
+        object_id=f"{model.pk}:{alias}",
+        object_name=f"{model.name}@{alias}",
+        team=model.team,
+        model_name=model.name,
+        **changes,
+    )
 
 
 @transaction.atomic
 def delete_alias(*, actor: User, model: RegisteredModel, alias: str) -> None:
     if not access.can(actor, Action.STAGE, model):
         raise PermissionDenied("Your role does not allow changing aliases of this model.")
+    previous = (
+        ModelAlias.objects.filter(model=model, name=alias)
+        .values_list("version__number", flat=True)
+        .first()
+    )
     deleted, _ = ModelAlias.objects.filter(model=model, name=alias).delete()
     if not deleted:
         raise ModelAlias.DoesNotExist
     _mark_changed(Q(pk=model.pk))
+    _record_alias(actor, "alias.removed", model, alias, before={"version": previous})
 
 
 # --- Load check -----------------------------------------------------------------------------
@@ -458,6 +559,13 @@ def finish_load_check(
         load_prediction_shape=shape,
         load_error=error[:20000],
         load_checked_at=timezone.now(),
+    )
+    version = ModelVersion.objects.select_related("model__team").get(pk=version_id)
+    _record_version(
+        None,
+        "load_check.finished",
+        version,
+        after={"status": status, "seconds": seconds, "isolation": isolation[:300]},
     )
 
 

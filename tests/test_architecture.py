@@ -1,7 +1,8 @@
 """Dependencies point one way, down: an app imports only the apps below it (docs/architecture.md).
 
-accounts, audit and sandbox at the bottom; the registry on them; reviews and monitoring on the
-registry, and monitoring on reviews (it posts its results as the reviews' checks).
+audit at the very bottom, accounts (which records into it) and sandbox beside it; the registry
+on them; reviews and monitoring on the registry, and monitoring on reviews (it posts its results
+as the reviews' checks).
 """
 
 import ast
@@ -10,13 +11,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = {"vetted.api", "vetted.rows"}  # the project's own layer every app's API shares
 ALLOWED = {
-    "accounts": {"vetted.rows"},
-    "audit": {"accounts", *SHARED},
+    "audit": set(),
+    "accounts": {"audit", "vetted.rows"},
     "sandbox": set(),
     "registry": {"accounts", "audit", "sandbox", *SHARED},
     "reviews": {"accounts", "audit", "sandbox", "registry", *SHARED},
     "monitoring": {"accounts", "audit", "sandbox", "registry", "reviews", *SHARED},
-    "vetted/api": {"accounts"},
+    "vetted/api": {"accounts", "audit"},
 }
 PROJECT = {"accounts", "audit", "sandbox", "registry", "reviews", "monitoring", "vetted"}
 

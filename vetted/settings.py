@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "accounts",
+    "audit",
     "sandbox",
     "registry",
     "reviews",
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "vetted.middleware.refuse_nul_bytes",
+    "audit.middleware.record_request_origin",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -37,6 +37,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/audit/", include("audit.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("", include("registry.urls")),
 ]

@@ -5,6 +5,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from accounts.models import TokenScope
 from accounts.services import authenticate_token
+from audit import context
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -23,6 +24,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
                 "The API token is unknown, revoked or expired. "
                 "Create a new one in Settings → API tokens."
             )
+        origin = context.current()
+        context.set_origin(
+            context.Origin(channel=origin.channel, token_id=token.pk, token_name=token.name)
+        )
         return token.user, token
 
     def authenticate_header(self, request):
