@@ -44,6 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(VENV)/bin/mypy
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 bench: install
 	bash bench/run.sh

@@ -23,8 +23,10 @@ class ModelFilterForm(forms.Form):
 
     def __init__(self, data, *, teams, tags):
         super().__init__(data)
-        self.fields["team"].choices = [("", "All teams"), *[(t.slug, t.name) for t in teams]]
-        self.fields["tag"].choices = [("", "Any tag"), *[(t.name, t.name) for t in tags]]
+        team, tag = self.fields["team"], self.fields["tag"]
+        assert isinstance(team, forms.ChoiceField) and isinstance(tag, forms.ChoiceField)
+        team.choices = [("", "All teams"), *[(t.slug, t.name) for t in teams]]
+        tag.choices = [("", "Any tag"), *[(t.name, t.name) for t in tags]]
 
     def filters(self) -> dict[str, str]:
         self.is_valid()  # fills cleaned_data with the fields that are valid

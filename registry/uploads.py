@@ -100,7 +100,8 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
     def file_complete(self, file_size):
         sha256_hex = self.writer.finish()
         upload = super().file_complete(file_size)
-        upload.sha256_hex = sha256_hex
+        assert upload is not None  # the temporary-file handler always completes the file
+        upload.sha256_hex = sha256_hex  # type: ignore[attr-defined]
         return upload
 
     def upload_interrupted(self):

@@ -281,10 +281,9 @@ def _version_push(request, model):
     form = VersionUploadForm(request.POST)
     if form.is_valid():
         fields = form.cleaned_data
+        text: dict = {key: fields[key] or "" for key in fields if key not in ("params", "metrics")}
         lineage = services.Lineage(
-            **{key: fields[key] or "" for key in fields if key not in ("params", "metrics")},
-            params=fields["params"] or {},
-            metrics=fields["metrics"] or {},
+            **text, params=fields["params"] or {}, metrics=fields["metrics"] or {}
         )
         upload = services.Upload(files=[(f.name, f) for f in request.FILES.getlist("files")])
         archive = request.FILES.get("archive")
