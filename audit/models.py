@@ -50,6 +50,7 @@ class AuditEvent(models.Model):
     team_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     team_slug = models.CharField(max_length=100, blank=True)
     model_name = models.CharField(max_length=100, blank=True, db_index=True)
+    reason = models.TextField(blank=True)  # why, in the actor's words, where they gave one
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
 

@@ -19,6 +19,7 @@ def record(
     model_name: str = "",
     before: dict | None = None,
     after: dict | None = None,
+    reason: str = "",
 ) -> AuditEvent:
     """One event for a change the caller is making now; rolled back with it if it fails."""
     assert transaction.get_connection().in_atomic_block, "record() belongs inside the change"
@@ -38,4 +39,5 @@ def record(
         model_name=model_name,
         before=before,
         after=after,
+        reason=reason,
     )

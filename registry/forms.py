@@ -46,6 +46,7 @@ class ModelEditForm(forms.Form):
 
 class StageForm(forms.Form):
     stage = forms.ChoiceField(choices=Stage.choices)
+    reason = forms.CharField(max_length=1000, required=False)
 
 
 class AliasForm(forms.Form):

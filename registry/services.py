@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import ApiToken, Team
 from audit.services import record
 
-from . import access
+from . import access, stages
 from .access import Action
 from .artifacts import StoredFile, clean_relpath, iter_archive, store_stream
 from .mlmodel import read_mlmodel, read_requirements
@@ -426,45 +426,82 @@ def _enqueue_load_check(version_id: int) -> None:
 
 
 @transaction.atomic
-def set_stage(*, actor: User, version: ModelVersion, stage: str) -> ModelVersion:
+def set_stage(*, actor: User, version: ModelVersion, stage: str, reason: str = "") -> ModelVersion:
     """Move a version to a stage; the version holding staging/production before is archived.
 
-    The single place stages change: the review workflow will guard this function.
+    The one place stages change. The move must be in `stages.TRANSITIONS` and pass every gate.
+    It applies to the stages the caller saw (`version.stage` as loaded, and the holder of the
+    target stage read before the model's row is locked): if another move changed either in the
+    meantime, this one raises StageConflict and changes nothing.
     """
     if not access.can(actor, Action.STAGE, version.model):
         raise PermissionDenied("Your role does not allow changing stages of this model.")
-    if stage not in Stage.values:
-        raise ValidationError(f"Stage must be one of: {', '.join(Stage.values)}.")
-    # Lock the model row: two concurrent promotions queue here instead of racing the constraint.
-    RegisteredModel.objects.select_for_update().get(pk=version.model_id)
-    version.refresh_from_db(fields=["stage"])
     old = version.stage
     if old == stage:
         return version
+    stages.check_transition(old, stage)
+    stages.check_gates(actor=actor, version=version, to_stage=stage)
+    holders = []
     if stage in (Stage.STAGING, Stage.PRODUCTION):
-        for holder in ModelVersion.objects.filter(model_id=version.model_id, stage=stage):
-            ModelVersion.objects.filter(pk=holder.pk).update(stage=Stage.ARCHIVED)
-            StageChange.objects.create(
-                version=holder, from_stage=stage, to_stage=Stage.ARCHIVED, actor=actor
+        holders = list(
+            ModelVersion.objects.filter(model_id=version.model_id, stage=stage)
+            .exclude(pk=version.pk)
+            .values_list("pk", "number")
+        )
+    # Lock the model row: concurrent moves queue here, then find what they saw has changed.
+    RegisteredModel.objects.select_for_update().get(pk=version.model_id)
+    for holder_pk, number in holders:
+        if not ModelVersion.objects.filter(pk=holder_pk, stage=stage).update(stage=Stage.ARCHIVED):
+            raise stages.StageConflict(
+                f"Version {number} left {stage} while you were moving version {version.number}."
+                " Reload the page and try again."
             )
-            holder.model = version.model
-            _record_version(
-                actor,
-                "stage.moved",
-                holder,
-                before={"stage": stage},
-                after={"stage": Stage.ARCHIVED, "replaced_by": version.number},
-            )
-    ModelVersion.objects.filter(pk=version.pk).update(stage=stage)
+        holder = ModelVersion(pk=holder_pk, number=number, model=version.model)
+        StageChange.objects.create(
+            version=holder, from_stage=stage, to_stage=Stage.ARCHIVED, actor=actor
+        )
+        _record_version(
+            actor,
+            "stage.moved",
+            holder,
+            before={"stage": stage},
+            after={"stage": Stage.ARCHIVED, "replaced_by": version.number},
+            reason=reason,
+        )
+    try:
+        with transaction.atomic():
+            moved = ModelVersion.objects.filter(pk=version.pk, stage=old).update(stage=stage)
+    except IntegrityError:  # another version reached the stage after we looked
+        moved = 0
+    if not moved:
+        raise stages.StageConflict(
+            f"Version {version.number} is no longer where you saw it ({old}): someone moved it"
+            " or its stage meanwhile. Reload the page and try again."
+        )
     version.stage = stage
     StageChange.objects.create(version=version, from_stage=old, to_stage=stage, actor=actor)
-    _record_version(actor, "stage.moved", version, before={"stage": old}, after={"stage": stage})
+    after: dict = {"stage": stage}
+    if old == Stage.ARCHIVED and stage == Stage.PRODUCTION:
+        after["rollback"] = True
+    _record_version(
+        actor, "stage.moved", version, before={"stage": old}, after=after, reason=reason
+    )
     _mark_changed(Q(pk=version.model_id), updated_at=timezone.now(), updated_by=actor)
+    transaction.on_commit(
+        lambda: stages.stage_moved.send(
+            sender=ModelVersion,
+            version=version,
+            from_stage=old,
+            to_stage=stage,
+            actor=actor,
+            reason=reason,
+        )
+    )
     return version
 
 
 @transaction.atomic
-def set_alias(*, actor: User, version: ModelVersion, alias: str) -> ModelAlias:
+def set_alias(*, actor: User, version: ModelVersion, alias: str, reason: str = "") -> ModelAlias:
     if not access.can(actor, Action.STAGE, version.model):
         raise PermissionDenied("Your role does not allow changing aliases of this model.")
     alias_name_validator(alias)
@@ -488,6 +525,17 @@ def set_alias(*, actor: User, version: ModelVersion, alias: str) -> ModelAlias:
         alias,
         before={"version": previous} if previous is not None else None,
         after={"version": version.number},
+        reason=reason,
+    )
+    transaction.on_commit(
+        lambda: stages.alias_changed.send(
+            sender=ModelAlias,
+            model=version.model,
+            alias=alias,
+            version=version,
+            actor=actor,
+            reason=reason,
+        )
     )
     return obj
 
@@ -506,7 +554,7 @@ def _record_alias(actor, verb: str, model: RegisteredModel, alias: str, **change
 
 
 @transaction.atomic
-def delete_alias(*, actor: User, model: RegisteredModel, alias: str) -> None:
+def delete_alias(*, actor: User, model: RegisteredModel, alias: str, reason: str = "") -> None:
     if not access.can(actor, Action.STAGE, model):
         raise PermissionDenied("Your role does not allow changing aliases of this model.")
     previous = (
@@ -518,7 +566,12 @@ def delete_alias(*, actor: User, model: RegisteredModel, alias: str) -> None:
     if not deleted:
         raise ModelAlias.DoesNotExist
     _mark_changed(Q(pk=model.pk))
-    _record_alias(actor, "alias.removed", model, alias, before={"version": previous})
+    _record_alias(actor, "alias.removed", model, alias, before={"version": previous}, reason=reason)
+    transaction.on_commit(
+        lambda: stages.alias_changed.send(
+            sender=ModelAlias, model=model, alias=alias, version=None, actor=actor, reason=reason
+        )
+    )
 
 
 # --- Load check -----------------------------------------------------------------------------

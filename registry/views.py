@@ -33,6 +33,7 @@ from .forms import (
     VersionUploadForm,
 )
 from .models import ModelAlias, RegisteredModel, Stage
+from .stages import StageConflict, StageGateDenied
 from .uploads import LimitedUploadHandler
 
 MODELS_PER_PAGE = 25
@@ -214,11 +215,11 @@ def version_stage(request, name, number):
         messages.error(request, "Choose one of the stages.")
     else:
         try:
-            services.set_stage(
-                actor=request.user, version=version, stage=form.cleaned_data["stage"]
-            )
+            services.set_stage(actor=request.user, version=version, **form.cleaned_data)
         except ValidationError as error:
             messages.error(request, _error_text(error))
+        except (StageConflict, StageGateDenied) as error:
+            messages.error(request, str(error))
         else:
             messages.success(request, f"Version {number} is now in {version.get_stage_display()}.")
     return redirect(_back_to(request, _version_url(version)))

@@ -13,7 +13,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = ["id", "at", "actor", "token", "channel", "verb", "object", "team", "model"]
-        fields += ["before", "after"]
+        fields += ["reason", "before", "after"]
 
     def get_token(self, event) -> dict | None:
         if event.token_id is None:

@@ -214,10 +214,12 @@ class VersionUploadSerializer(serializers.Serializer):
 
 class StageSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
 class AliasSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
 class TokenSerializer(serializers.ModelSerializer):

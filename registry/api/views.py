@@ -213,7 +213,7 @@ class VersionStage(APIView):
         version = get_version_for(request.user, name, number, Action.STAGE)
         data = StageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.set_stage(actor=request.user, version=version, stage=data.validated_data["stage"])
+        services.set_stage(actor=request.user, version=version, **data.validated_data)
         return _version_response(request, version)
 
 
@@ -289,14 +289,21 @@ class Alias(APIView):
         data = AliasSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = get_version_for(request.user, name, data.validated_data["version"], Action.STAGE)
-        services.set_alias(actor=request.user, version=version, alias=alias)
+        services.set_alias(
+            actor=request.user, version=version, alias=alias, reason=data.validated_data["reason"]
+        )
         return _version_response(request, version)
 
     @extend_schema(responses={204: None})
     def delete(self, request, name, alias):
         model = get_model_for(request.user, name, Action.STAGE)
         try:
-            services.delete_alias(actor=request.user, model=model, alias=alias)
+            services.delete_alias(
+                actor=request.user,
+                model=model,
+                alias=alias,
+                reason=request.query_params.get("reason", "")[:1000],
+            )
         except services.ModelAlias.DoesNotExist:
             raise Http404(f"Model {name!r} has no alias {alias!r}.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)

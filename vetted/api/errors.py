@@ -12,6 +12,15 @@ class UploadTooLarge(Exception):
     JSON. Raised by upload handlers, which run before any view."""
 
 
+class Conflict(Exception):
+    """What the caller acted on changed meanwhile (a concurrent writer won): 409, try again."""
+
+
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
@@ -40,6 +49,8 @@ def json_exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, UploadTooLarge):
         exc = PayloadTooLarge(str(exc))
+    elif isinstance(exc, Conflict):
+        exc = ConflictError(str(exc))
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -1,0 +1,79 @@
+"""The promotion state machine: which stage moves exist, who else must agree, who hears of them.
+
+- `TRANSITIONS` is the whole table of moves; `services.set_stage()` applies one with
+  conditional UPDATEs, so of two concurrent moves one wins and the other is a `StageConflict`.
+- Gates: before a move, every registered gate is asked whether this actor may move this version
+  there now. Higher apps (reviews) register theirs in `AppConfig.ready()`; the registry never
+  imports them. With no gate registered, every move the table allows goes through.
+- `stage_moved` and `alias_changed` are sent once the change is committed, for apps that notify
+  or start evaluations.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.dispatch import Signal
+
+from vetted.api.errors import Conflict
+
+from .models import Stage
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Stage.NONE: frozenset({Stage.STAGING, Stage.PRODUCTION, Stage.ARCHIVED}),
+    Stage.STAGING: frozenset({Stage.PRODUCTION, Stage.ARCHIVED, Stage.NONE}),
+    Stage.PRODUCTION: frozenset({Stage.ARCHIVED, Stage.STAGING, Stage.NONE}),
+    # Back to production is a rollback to an earlier version.
+    Stage.ARCHIVED: frozenset({Stage.PRODUCTION, Stage.STAGING, Stage.NONE}),
+}
+
+# Sent after commit. stage_moved(version, from_stage, to_stage, actor, reason);
+# alias_changed(model, alias, version or None when removed, actor, reason).
+stage_moved = Signal()
+alias_changed = Signal()
+
+
+@dataclass(frozen=True)
+class GateAnswer:
+    allowed: bool
+    reason: str = ""
+
+
+ALLOW = GateAnswer(True)
+# gate(actor=..., version=..., to_stage=...) -> GateAnswer
+Gate = Callable[..., GateAnswer]
+_gates: dict[str, Gate] = {}
+
+
+class StageGateDenied(PermissionDenied):
+    """A gate said no: 403, with the gate's reason for the person who asked."""
+
+
+class StageConflict(Conflict):
+    """The version or the stage changed since the caller looked: 409, try again."""
+
+
+def register_gate(name: str, gate: Gate) -> None:
+    _gates[name] = gate
+
+
+def unregister_gate(name: str) -> None:
+    _gates.pop(name, None)
+
+
+def check_gates(*, actor, version, to_stage: str) -> None:
+    """Raise StageGateDenied with every gate's reason if any gate refuses the move."""
+    refusals = []
+    for name, gate in list(_gates.items()):
+        answer = gate(actor=actor, version=version, to_stage=to_stage)
+        if not answer.allowed:
+            refusals.append(f"{name}: {answer.reason or 'not allowed now'}")
+    if refusals:
+        raise StageGateDenied("This move is blocked. " + " ".join(refusals))
+
+
+def check_transition(from_stage: str, to_stage: str) -> None:
+    if to_stage not in Stage.values:
+        raise ValidationError(f"Stage must be one of: {', '.join(Stage.values)}.")
+    if to_stage not in TRANSITIONS[from_stage]:
+        raise ValidationError(f"A version cannot move from {from_stage} to {to_stage}.")
