@@ -29,6 +29,7 @@ from accounts.models import Membership, Role, Team  # noqa: E402
 from registry import services  # noqa: E402
 from registry.models import (  # noqa: E402
     Artifact,
+    LoadCheck,
     LoadStatus,
     ModelAlias,
     ModelVersion,
@@ -119,15 +120,29 @@ def make_catalog() -> dict:
                 flavors={"python_function": {"loader_module": "mlflow.sklearn"}},
                 mlflow_version="3.17.2",
                 created_by=user,
-                load_status=LoadStatus.PASSED,
-                load_seconds=0.4,
-                load_checked_at=now,
             )
             for m in models
             for n in range(1, VERSIONS_PER_MODEL + 1)
         ),
         batch_size=2000,
     )
+    checks = LoadCheck.objects.bulk_create(
+        (
+            LoadCheck(
+                version=v,
+                status=LoadStatus.PASSED,
+                queued_at=now,
+                started_at=now,
+                finished_at=now,
+                load_seconds=0.4,
+            )
+            for v in versions
+        ),
+        batch_size=5000,
+    )
+    for version, check in zip(versions, checks, strict=True):
+        version.latest_load_check = check
+    ModelVersion.objects.bulk_update(versions, ["latest_load_check"], batch_size=2000)
     Artifact.objects.bulk_create(
         (
             Artifact(

@@ -132,9 +132,9 @@ def get_model_for(user, name: str, need: Action = Action.VIEW) -> RegisteredMode
 def get_version_for(user, name: str, number: int, need: Action = Action.VIEW) -> ModelVersion:
     model = get_model_for(user, name, need)
     try:
-        version = ModelVersion.objects.select_related("created_by", "created_with_token").get(
-            model=model, number=number
-        )
+        version = ModelVersion.objects.select_related(
+            "created_by", "created_with_token", "latest_load_check"
+        ).get(model=model, number=number)
     except ModelVersion.DoesNotExist:
         raise Http404(f"Model {name!r} has no version {number}.") from None
     attach(version, "model", model)  # with the caller's role: later checks need no query

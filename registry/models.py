@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import ApiToken, Team
 
@@ -112,14 +113,10 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
 
-    load_status = models.CharField(
-        max_length=20, choices=LoadStatus.choices, default=LoadStatus.PENDING
+    # The newest of `load_checks`, which pages and the API show; earlier attempts stay as history.
+    latest_load_check = models.ForeignKey(
+        "LoadCheck", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    load_error = models.TextField(blank=True)
-    load_seconds = models.FloatField(null=True, blank=True)
-    load_prediction_shape = models.JSONField(null=True, blank=True)
-    load_checked_at = models.DateTimeField(null=True, blank=True)
-    load_isolation = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["model_id", "-number"]  # the id, not the model: no join to order by name
@@ -142,12 +139,58 @@ class ModelVersion(models.Model):
         return f"{self.model.name} v{self.number}"
 
     @property
-    def load_check_done(self) -> bool:
-        return self.load_status in (LoadStatus.PASSED, LoadStatus.FAILED, LoadStatus.ERRORED)
+    def load_status(self) -> str:
+        check = self.latest_load_check
+        return check.status if check else LoadStatus.PENDING
+
+
+FINISHED = (LoadStatus.PASSED, LoadStatus.FAILED, LoadStatus.ERRORED)
+
+
+class LoadCheck(models.Model):
+    """One attempt at loading a version in the sandbox: work as a row.
+
+    Saved first and queued when the transaction commits; a worker claims it with a conditional
+    UPDATE (pending → running), so two deliveries never run it twice; it ends passed, failed
+    (the model did not load) or errored (the check could not run). A retry is a new attempt.
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="load_checks")
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=20, choices=LoadStatus.choices, default=LoadStatus.PENDING, db_index=True
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)  # the whole check, wall time
+    worker = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    load_seconds = models.FloatField(null=True, blank=True)  # the model's load and predict
+    prediction_shape = models.JSONField(null=True, blank=True)
+    isolation = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "attempt"], name="one_attempt_number"),
+            models.UniqueConstraint(
+                fields=["version"],
+                condition=Q(status__in=["pending", "running"]),
+                name="one_open_load_check",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"load check {self.attempt} of version {self.version_id}: {self.status}"
 
     @property
-    def load_weakly_isolated(self) -> bool:
-        return self.load_isolation.startswith("weak")
+    def done(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def weakly_isolated(self) -> bool:
+        return self.isolation.startswith("weak")
 
 
 class Artifact(models.Model):

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 
 from .access import visible_models
-from .models import ModelAlias, ModelVersion, RegisteredModel, Stage, Tag
+from .models import LoadCheck, ModelAlias, ModelVersion, RegisteredModel, Stage, Tag
 
 
 def model_list(
@@ -37,13 +37,13 @@ def with_model_relations(models: QuerySet[RegisteredModel]) -> QuerySet[Register
 
 def version_details() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.select_related(
-        "model__team", "created_by", "created_with_token"
+        "model__team", "created_by", "created_with_token", "latest_load_check"
     ).prefetch_related("artifacts", "aliases")
 
 
 def versions_of(model: RegisteredModel) -> QuerySet[ModelVersion]:
     return (
-        model.versions.select_related("created_by")
+        model.versions.select_related("created_by", "latest_load_check")
         .prefetch_related("aliases")
         .defer("signature", "flavors", "requirements")
         .order_by("-number")
@@ -56,5 +56,19 @@ def tags_in_use(user) -> QuerySet[Tag]:
 
 
 def versions_numbered(model: RegisteredModel, numbers: list[int]) -> dict[int, ModelVersion]:
-    versions = model.versions.select_related("created_by").filter(number__in=numbers)
+    versions = model.versions.select_related("created_by", "latest_load_check").filter(
+        number__in=numbers
+    )
     return {version.number: version for version in versions}
+
+
+def earlier_load_checks(version: ModelVersion) -> list[LoadCheck]:
+    """The attempts before the latest, newest first: the history under the load check."""
+    checks = version.load_checks.order_by("-attempt")
+    if version.latest_load_check_id is not None:
+        checks = checks.exclude(pk=version.latest_load_check_id)
+    return list(checks[:20])
+
+
+def load_checks_of(version: ModelVersion) -> QuerySet[LoadCheck]:
+    return version.load_checks.order_by("-attempt")

@@ -23,7 +23,9 @@ from .access import Action
 from .artifacts import StoredFile, clean_relpath, iter_archive, store_stream
 from .mlmodel import read_mlmodel, read_requirements
 from .models import (
+    FINISHED,
     Artifact,
+    LoadCheck,
     LoadStatus,
     ModelAlias,
     ModelVersion,
@@ -329,7 +331,6 @@ def _save_version(
                 created_by=actor,
                 created_with_token=token,
                 idempotency_key=idempotency_key,
-                **_load_check_at_registration(info),
             )
             artifacts = Artifact.objects.bulk_create(
                 Artifact(
@@ -351,8 +352,7 @@ def _save_version(
                     "git_commit": version.git_commit,
                 },
             )
-            if version.load_status == LoadStatus.PENDING:
-                transaction.on_commit(lambda: _enqueue_load_check(version.pk))
+            _first_load_check(version, has_mlmodel=info is not None)
     except IntegrityError:
         if (
             idempotency_key
@@ -381,15 +381,21 @@ def _known_relations(version: ModelVersion, **lists: list) -> None:
 NO_MLMODEL_ERROR = "This version has no MLmodel file to load."
 
 
-def _load_check_at_registration(info) -> dict:
+def _first_load_check(version: ModelVersion, *, has_mlmodel: bool) -> None:
     """Without an MLmodel there is nothing to load: the check fails at once, with no task queued."""
-    if info is not None:
-        return {}
-    return {
-        "load_status": LoadStatus.FAILED,
-        "load_error": NO_MLMODEL_ERROR,
-        "load_checked_at": timezone.now(),
-    }
+    if has_mlmodel:
+        _queue_load_check(version, attempt=1)
+        return
+    now = timezone.now()
+    check = LoadCheck.objects.create(
+        version=version,
+        status=LoadStatus.FAILED,
+        error=NO_MLMODEL_ERROR,
+        queued_at=now,
+        finished_at=now,
+    )
+    ModelVersion.objects.filter(pk=version.pk).update(latest_load_check=check)
+    version.latest_load_check = check
 
 
 def _take_version_number(model: RegisteredModel, actor: User) -> int:
@@ -416,10 +422,19 @@ def _mark_changed(models: Q, **fields) -> None:
     RegisteredModel.objects.filter(models).update(revision=F("revision") + 1, **fields)
 
 
-def _enqueue_load_check(version_id: int) -> None:
-    from .tasks import check_version_loads  # tasks import services: import here, not at top
+def _queue_load_check(version: ModelVersion, *, attempt: int) -> LoadCheck:
+    """A new attempt, saved now and sent to a worker once the transaction commits."""
+    check = LoadCheck.objects.create(version=version, attempt=attempt)
+    ModelVersion.objects.filter(pk=version.pk).update(latest_load_check=check)
+    version.latest_load_check = check
+    transaction.on_commit(lambda: _enqueue_load_check(check.pk))
+    return check
 
-    check_version_loads.delay(version_id)
+
+def _enqueue_load_check(check_id: int) -> None:
+    from .tasks import run_load_check  # tasks import services: the one late import
+
+    run_load_check.delay(check_id)
 
 
 # --- Stages and aliases ---------------------------------------------------------------------
@@ -582,67 +597,124 @@ def delete_alias(*, actor: User, model: RegisteredModel, alias: str, reason: str
 
 
 @transaction.atomic
-def claim_load_check(version_id: int) -> bool:
-    """Mark the check running unless it already finished; False means nothing is left to do."""
-    _mark_changed(Q(versions=version_id))
-    claimed = ModelVersion.objects.filter(
-        pk=version_id, load_status__in=[LoadStatus.PENDING, LoadStatus.RUNNING]
-    ).update(load_status=LoadStatus.RUNNING)
-    return bool(claimed)
+def claim_load_check(*, check_id: int, worker: str) -> LoadCheck | None:
+    """Take a pending check for this worker; None when another delivery already took it."""
+    claimed = LoadCheck.objects.filter(pk=check_id, status=LoadStatus.PENDING).update(
+        status=LoadStatus.RUNNING, started_at=timezone.now(), worker=worker[:200]
+    )
+    if not claimed:
+        return None
+    check = LoadCheck.objects.select_related("version__model").get(pk=check_id)
+    _mark_changed(Q(pk=check.version.model_id))
+    return check
 
 
 @transaction.atomic
 def finish_load_check(
     *,
-    version_id: int,
+    check_id: int,
     status: str,
-    seconds: float | None,
-    shape,
+    seconds: float | None = None,
+    shape=None,
     error: str = "",
     isolation: str = "",
-) -> None:
-    """Record the check's answer: passed, failed (the model) or errored (the machinery)."""
-    if status not in (LoadStatus.PASSED, LoadStatus.FAILED, LoadStatus.ERRORED):
+) -> bool:
+    """Record a running check's answer: passed, failed (the model) or errored (the machinery).
+
+    False when the check was no longer running (the stalled-check task gave up on it first).
+    """
+    if status not in FINISHED:
         raise ValueError(f"a finished load check cannot be {status!r}")
-    _mark_changed(Q(versions=version_id))
-    ModelVersion.objects.filter(pk=version_id).update(
-        load_status=status,
-        load_isolation=isolation[:300],
+    check = LoadCheck.objects.select_related("version__model__team").get(pk=check_id)
+    now = timezone.now()
+    started = check.started_at or now
+    finished = LoadCheck.objects.filter(pk=check_id, status=LoadStatus.RUNNING).update(
+        status=status,
+        finished_at=now,
+        duration_seconds=round((now - started).total_seconds(), 3),
         load_seconds=seconds,
-        load_prediction_shape=shape,
-        load_error=error[:20000],
-        load_checked_at=timezone.now(),
+        prediction_shape=shape,
+        error=error[:20000],
+        isolation=isolation[:300],
     )
-    version = ModelVersion.objects.select_related("model__team").get(pk=version_id)
+    if not finished:
+        return False
+    _mark_changed(Q(pk=check.version.model_id))
     _record_version(
         None,
         "load_check.finished",
-        version,
-        after={"status": status, "seconds": seconds, "isolation": isolation[:300]},
+        check.version,
+        after={
+            "attempt": check.attempt,
+            "status": status,
+            "seconds": seconds,
+            "isolation": isolation[:300],
+        },
+    )
+    return True
+
+
+@transaction.atomic
+def retry_load_check(*, version: ModelVersion, reason: str) -> LoadCheck | None:
+    """A new attempt for a version whose latest check is finished; None while one is open."""
+    _mark_changed(Q(pk=version.model_id))  # the model's row first, in set_stage()'s lock order
+    latest = LoadCheck.objects.select_for_update().filter(version=version).first()
+    if latest is not None and not latest.done:
+        return None
+    check = _queue_load_check(version, attempt=(latest.attempt + 1) if latest else 1)
+    version_with_model = ModelVersion.objects.select_related("model__team").get(pk=version.pk)
+    _record_version(
+        None,
+        "load_check.queued",
+        version_with_model,
+        after={"attempt": check.attempt},
+        reason=reason,
+    )
+    return check
+
+
+MAX_AUTOMATIC_ATTEMPTS = 5
+
+
+def errored_load_checks() -> list[int]:
+    """Versions whose latest check errored (no sandbox): to retry once a worker can run them,
+    a few times at most, so a check that always breaks is not retried forever."""
+    return list(
+        ModelVersion.objects.filter(
+            latest_load_check__status=LoadStatus.ERRORED,
+            latest_load_check__attempt__lt=MAX_AUTOMATIC_ATTEMPTS,
+        ).values_list("id", flat=True)[:500]
+    )
+
+
+def stalled_load_checks() -> tuple[list[int], list[int]]:
+    """(pending checks whose message was lost, running checks whose worker went away).
+
+    Both well past the time a check may take: the first are sent again as they are, the second
+    end errored and get a new attempt.
+    """
+    grace = timedelta(seconds=2 * settings.LOAD_CHECK_TIMEOUT_SECONDS + 300)
+    before = timezone.now() - grace
+    lost = LoadCheck.objects.filter(status=LoadStatus.PENDING, queued_at__lt=before)
+    abandoned = LoadCheck.objects.filter(status=LoadStatus.RUNNING, started_at__lt=before)
+    return (
+        list(lost.values_list("id", flat=True)[:500]),
+        list(abandoned.values_list("id", flat=True)[:500]),
     )
 
 
 @transaction.atomic
-def reopen_errored_load_checks() -> list[int]:
-    """Put checks that could not run (no sandbox) back in the queue, once a worker can run them."""
-    ids = list(
-        ModelVersion.objects.filter(load_status=LoadStatus.ERRORED).values_list("id", flat=True)[
-            :500
-        ]
+def give_up_on_load_check(*, check_id: int) -> LoadCheck | None:
+    """End a check whose worker went away as errored, and queue the next attempt."""
+    check = LoadCheck.objects.select_related("version").get(pk=check_id)
+    ended = finish_load_check(
+        check_id=check_id,
+        status=LoadStatus.ERRORED,
+        error=(
+            f"The worker running this check ({check.worker or 'unknown'}) stopped answering: it"
+            " died or was restarted. The check runs again as a new attempt."
+        ),
     )
-    reopened = ModelVersion.objects.filter(pk__in=ids, load_status=LoadStatus.ERRORED)
-    if ids:
-        _mark_changed(Q(versions__in=ids))
-        reopened.update(load_status=LoadStatus.PENDING, load_error="", load_checked_at=None)
-    return ids
-
-
-def stalled_load_checks() -> list[int]:
-    """Versions whose check has not finished well past the time a check may take."""
-    grace = timedelta(seconds=2 * settings.LOAD_CHECK_TIMEOUT_SECONDS + 300)
-    return list(
-        ModelVersion.objects.filter(
-            load_status__in=[LoadStatus.PENDING, LoadStatus.RUNNING],
-            created_at__lt=timezone.now() - grace,
-        ).values_list("id", flat=True)[:500]
-    )
+    if not ended:
+        return None
+    return retry_load_check(version=check.version, reason="the worker running it went away")

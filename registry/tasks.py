@@ -1,5 +1,7 @@
 """Celery tasks of the registry: thin, take ids, call services."""
 
+import socket
+
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
@@ -10,7 +12,9 @@ from sandbox import config as sandbox_config
 
 from . import services
 from .loadcheck import check_version
-from .models import ModelVersion
+from .models import LoadStatus, ModelVersion
+
+WORKER = socket.gethostname()
 
 
 @shared_task(
@@ -21,15 +25,23 @@ from .models import ModelVersion
     soft_time_limit=settings.LOAD_CHECK_TIMEOUT_SECONDS + 60,
     time_limit=settings.LOAD_CHECK_TIMEOUT_SECONDS + 120,
 )
-def check_version_loads(version_id: int) -> None:
-    """Load the version in the sandbox and record the answer; a finished check is kept."""
+def run_load_check(check_id: int) -> None:
+    """Run one load check in the sandbox and record its answer; a claimed check is not rerun."""
     with origin(Channel.TASK):
-        if not services.claim_load_check(version_id):
+        check = services.claim_load_check(check_id=check_id, worker=WORKER)
+        if check is None:
             return
-        version = ModelVersion.objects.get(pk=version_id)
-        result = check_version(version)
+        try:
+            result = check_version(check.version)
+        except Exception as exc:  # the machinery broke: errored, not the model's failure
+            services.finish_load_check(
+                check_id=check_id,
+                status=LoadStatus.ERRORED,
+                error=f"The check itself broke: {type(exc).__name__}: {exc}",
+            )
+            raise
         services.finish_load_check(
-            version_id=version_id,
+            check_id=check_id,
             status=result.status,
             seconds=result.seconds,
             shape=result.shape,
@@ -40,12 +52,16 @@ def check_version_loads(version_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=120)
 def requeue_stalled_load_checks() -> int:
-    """Beat's safety net: re-send checks whose message was lost (broker flushed, queue renamed),
-    and checks that errored for want of a sandbox once this worker can make one."""
-    stalled = services.stalled_load_checks()
-    if sandbox_config.isolation().available:
-        with origin(Channel.TASK):
-            stalled += services.reopen_errored_load_checks()
-    for version_id in stalled:
-        check_version_loads.delay(version_id)
-    return len(stalled)
+    """Beat's safety net: re-send checks whose message was lost, give checks whose worker died
+    a new attempt, and retry checks that errored for want of a sandbox once this worker has one."""
+    lost, abandoned = services.stalled_load_checks()
+    with origin(Channel.TASK):
+        for check_id in abandoned:
+            services.give_up_on_load_check(check_id=check_id)
+        if sandbox_config.isolation().available:
+            for version_id in services.errored_load_checks():
+                version = ModelVersion.objects.get(pk=version_id)
+                services.retry_load_check(version=version, reason="a sandbox is available now")
+    for check_id in lost:
+        run_load_check.delay(check_id)
+    return len(lost) + len(abandoned)

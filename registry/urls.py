@@ -21,6 +21,11 @@ urlpatterns = [
         name="version_load_check",
     ),
     path(
+        "models/<str:name>/versions/<int:number>/load-check/retry/",
+        views.version_load_check_retry,
+        name="version_load_check_retry",
+    ),
+    path(
         "models/<str:name>/versions/<int:number>/stage/",
         views.version_stage,
         name="version_stage",

@@ -22,7 +22,7 @@ from accounts import services as account_services
 from accounts.models import ApiToken
 from vetted.api.errors import UploadTooLarge
 
-from . import selectors, services
+from . import access, selectors, services
 from .access import Action, get_model_for, get_version_for, teams_allowing
 from .forms import (
     AliasForm,
@@ -192,16 +192,34 @@ def version_detail(request, name, number):
         "params": sorted(version.params.items()),
         "metrics": sorted(version.metrics.items()),
         "stage_choices": Stage.choices,
+        "earlier_checks": selectors.earlier_load_checks(version),
+        "may_push": access.can(request.user, Action.PUSH, version.model),
     }
     return render(request, "registry/version_detail.html", context)
+
+
+@login_required
+@require_POST
+def version_load_check_retry(request, name, number):
+    version = get_version_for(request.user, name, number, Action.PUSH)
+    if services.retry_load_check(version=version, reason="asked for by a person") is None:
+        messages.error(request, "A load check of this version is still queued or running.")
+    else:
+        messages.success(request, f"Version {number} is being checked again.")
+    return redirect(_version_url(version))
 
 
 @login_required
 def version_load_check(request, name, number):
     """The load check block; htmx polls it and stops on 286 once the check has finished."""
     version = get_version_for(request.user, name, number)
-    response = render(request, "registry/_load_check.html", {"version": version})
-    if version.load_check_done:
+    context = {
+        "version": version,
+        "earlier_checks": selectors.earlier_load_checks(version),
+        "may_push": access.can(request.user, Action.PUSH, version.model),
+    }
+    response = render(request, "registry/_load_check.html", context)
+    if version.latest_load_check and version.latest_load_check.done:
         response.status_code = 286
     return response
 

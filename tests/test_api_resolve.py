@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry.models import ModelVersion
-from registry.tasks import check_version_loads
+from registry.tasks import run_load_check
 from tests.conftest import tar_gz_of
 
 
@@ -65,7 +65,7 @@ def test_a_resolved_version_shows_its_load_check_as_soon_as_it_ends(
     devops.post("/api/v1/models/iris/versions/1/stage/", {"stage": "production"})
     assert resolved_check(devops) == "pending"
 
-    check_version_loads(ModelVersion.objects.get(number=1).pk)
+    run_load_check(ModelVersion.objects.get(number=1).latest_load_check_id)
     check = devops.get("/api/v1/models/iris/stages/production").json()["load_check"]
     assert check["status"] == "passed", check["error"]
     assert check["prediction_shape"] == [3]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from audit.models import AuditEvent, AuditLogIsAppendOnly
 from registry.models import ModelVersion
-from registry.tasks import check_version_loads
+from registry.tasks import run_load_check
 from tests.conftest import tar_gz_of
 
 
@@ -101,7 +101,7 @@ def test_each_registry_change_is_recorded_with_actor_channel_and_changes(
 def test_a_finished_load_check_is_recorded_as_the_task(api_as, alice, sklearn_model_dir):
     push(api_as(alice), sklearn_model_dir)
     version = ModelVersion.objects.get()
-    check_version_loads.apply(args=[version.pk])
+    run_load_check.apply(args=[version.latest_load_check_id])
     event = AuditEvent.objects.get(verb="load_check.finished")
     assert event.channel == "task" and event.actor_name == "" and event.object_name == "iris v1"
     assert event.after["status"] == "passed"

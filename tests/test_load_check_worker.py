@@ -20,7 +20,7 @@ from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from registry.models import Artifact, ModelVersion
+from registry.models import Artifact, LoadCheck, ModelVersion
 from tests.conftest import processes_with, pyfunc_model_dir, tar_gz_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,21 +142,23 @@ def push(client, name: str, folder: Path) -> int:
     return response.json()["version"]
 
 
-def wait_for_checks(names, timeout=150) -> dict[str, ModelVersion]:
+def wait_for_checks(names, timeout=150) -> dict[str, LoadCheck]:
+    """The latest check of each named model's first version, once all have finished."""
     deadline = time.monotonic() + timeout
-    versions: dict[str, ModelVersion] = {}
+    checks: dict[str, LoadCheck] = {}
     while time.monotonic() < deadline:
-        versions = {v.model.name: v for v in ModelVersion.objects.select_related("model")}
-        if all(versions[n].load_check_done for n in names):
-            return versions
+        versions = ModelVersion.objects.select_related("model", "latest_load_check")
+        checks = {v.model.name: v.latest_load_check for v in versions}
+        if all(checks[n].done for n in names):
+            return checks
         time.sleep(0.5)
-    pytest.fail(f"load checks did not finish: {[(n, versions[n].load_status) for n in names]}")
+    pytest.fail(f"load checks did not finish: {[(n, checks[n].status) for n in names]}")
 
 
-def findings(version: ModelVersion) -> dict:
-    assert version.load_status == "failed", version.load_error
-    assert "FOUND " in version.load_error, version.load_error
-    text = version.load_error.rsplit("FOUND ", 1)[1]
+def findings(check: LoadCheck) -> dict:
+    assert check.status == "failed", check.error
+    assert "FOUND " in check.error, check.error
+    text = check.error.rsplit("FOUND ", 1)[1]
     return json.JSONDecoder().raw_decode(text)[0]
 
 
@@ -176,15 +178,15 @@ def test_the_worker_passes_good_models_and_fails_broken_slow_or_hungry_ones(
     versions = wait_for_checks(["good", "raises", "sleeps", "hungry"])
 
     good = versions["good"]
-    assert good.load_status == "passed", good.load_error
-    assert good.load_prediction_shape == [3] and good.load_seconds > 0
-    assert good.load_isolation.startswith("bubblewrap")
-    assert versions["raises"].load_status == "failed"
-    assert "ValueError: scaler not fitted" in versions["raises"].load_error
-    assert versions["sleeps"].load_status == "failed"
-    assert "Timed out" in versions["sleeps"].load_error
-    assert versions["hungry"].load_status == "failed"
-    assert "Memory limit" in versions["hungry"].load_error
+    assert good.status == "passed", good.error
+    assert good.prediction_shape == [3] and good.load_seconds > 0
+    assert good.isolation.startswith("bubblewrap")
+    assert versions["raises"].status == "failed"
+    assert "ValueError: scaler not fitted" in versions["raises"].error
+    assert versions["sleeps"].status == "failed"
+    assert "Timed out" in versions["sleeps"].error
+    assert versions["hungry"].status == "failed"
+    assert "Memory limit" in versions["hungry"].error
 
     detail = client.get("/api/v1/models/raises/versions/1/").json()["load_check"]
     assert detail["status"] == "failed" and "scaler not fitted" in detail["error"]
@@ -286,7 +288,7 @@ os.write(int(os.environ["SANDBOX_RESULT_FD"]), b'{"ok": true, "x": "' + b"z" * 1
     snoops = findings(versions["snoops"])
     assert snoops["hits"] == [] and snoops["uid"] == 65534 and snoops["processes"] <= 3
     for version in versions.values():
-        assert WORKER_SECRET not in version.load_error
+        assert WORKER_SECRET not in version.error
 
     connects = findings(versions["connects"])
     assert set(connects["tried"].values()) <= {"ConnectionRefusedError", "OSError"}
@@ -295,21 +297,21 @@ os.write(int(os.environ["SANDBOX_RESULT_FD"]), b'{"ok": true, "x": "' + b"z" * 1
     reads = findings(versions["reads"])
     assert set(reads["seen"].values()) == {"FileNotFoundError"}, reads
 
-    assert versions["writes"].load_status == "failed"
-    assert versions["writes"].load_error.startswith("File size limit")
+    assert versions["writes"].status == "failed"
+    assert versions["writes"].error.startswith("File size limit")
     assert not any(Path(path).exists() for path in escaped)
 
-    assert versions["forks"].load_error.startswith("Timed out")
+    assert versions["forks"].error.startswith("Timed out")
     assert processes_with(marker) == []
 
-    assert "printed more than" in versions["floods"].load_error
-    assert "returned more than" in versions["oversized"].load_error
+    assert "printed more than" in versions["floods"].error
+    assert "returned more than" in versions["oversized"].error
 
     # Still healthy: alive, memory bounded, and it checks the next good model as before.
     assert worker.process.poll() is None
     assert max(worker.rss_mb().values()) < 600, worker.rss_mb()
     push(client, "good-after", sklearn_model_dir)
-    assert wait_for_checks(["good-after"])["good-after"].load_status == "passed"
+    assert wait_for_checks(["good-after"])["good-after"].status == "passed"
 
 
 def test_with_debug_off_and_no_sandbox_the_check_errors_and_nothing_runs(
@@ -323,9 +325,9 @@ def test_with_debug_off_and_no_sandbox_the_check_errors_and_nothing_runs(
     push(client, "good", sklearn_model_dir)
     versions = wait_for_checks(["unchecked", "good"])
     for version in versions.values():
-        assert version.load_status == "errored"
-        assert version.load_error.startswith("Sandbox unavailable")
-        assert "apt-get install bubblewrap" in version.load_error
+        assert version.status == "errored"
+        assert version.error.startswith("Sandbox unavailable")
+        assert "apt-get install bubblewrap" in version.error
     assert not ran.exists()
     assert any("will NOT run on this worker" in line for line in unsandboxed.log)
     detail = client.get("/api/v1/models/unchecked/versions/1/").json()["load_check"]
@@ -338,12 +340,15 @@ def test_with_debug_off_and_no_sandbox_the_check_errors_and_nothing_runs(
 
     requeue_stalled_load_checks.delay()
     deadline = time.monotonic() + 60
-    while ModelVersion.objects.filter(load_status="errored").exists():
+    while ModelVersion.objects.filter(latest_load_check__status="errored").exists():
         assert time.monotonic() < deadline, "the errored checks were not reopened"
         time.sleep(0.5)
     versions = wait_for_checks(["unchecked", "good"])
-    assert versions["good"].load_status == "passed", versions["good"].load_error
-    assert versions["unchecked"].load_status == "failed"  # its write is refused in the sandbox
+    assert versions["good"].status == "passed", versions["good"].error
+    assert versions["good"].attempt == 2  # the errored attempt stays, as history
+    history = LoadCheck.objects.filter(version=versions["good"].version_id).order_by("attempt")
+    assert [c.status for c in history] == ["errored", "passed"]
+    assert versions["unchecked"].status == "failed"  # its write is refused in the sandbox
     assert not ran.exists()
 
 
@@ -353,8 +358,8 @@ def test_for_development_it_falls_back_to_weak_isolation_and_says_so(
     worker = start_worker(SANDBOX_BWRAP="/nonexistent/bwrap", SANDBOX_REQUIRED="false")
     push(api_as(alice), "good", sklearn_model_dir)
     version = wait_for_checks(["good"])["good"]
-    assert version.load_status == "passed", version.load_error
-    assert version.load_isolation.startswith("weak isolation")
+    assert version.status == "passed", version.error
+    assert version.isolation.startswith("weak isolation")
     client.force_login(alice)
     page = client.get("/models/good/versions/1/").content.decode()
     assert "Weakly isolated." in page
@@ -364,11 +369,12 @@ def test_for_development_it_falls_back_to_weak_isolation_and_says_so(
 def test_a_repeated_delivery_does_not_redo_a_finished_check(
     worker, api_as, alice, sklearn_model_dir
 ):
-    from registry.tasks import check_version_loads
+    from registry.tasks import run_load_check
 
     push(api_as(alice), "good", sklearn_model_dir)
     first = wait_for_checks(["good"])["good"]
-    check_version_loads.delay(first.pk)
+    run_load_check.delay(first.pk)
     time.sleep(2)
-    again = ModelVersion.objects.get(pk=first.pk)
-    assert again.load_checked_at == first.load_checked_at
+    again = LoadCheck.objects.get(pk=first.pk)
+    assert again.finished_at == first.finished_at and again.status == "passed"
+    assert LoadCheck.objects.count() == 1

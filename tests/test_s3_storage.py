@@ -13,7 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry.models import ModelVersion
-from registry.tasks import check_version_loads
+from registry.tasks import run_load_check
 from tests.conftest import tar_gz_of
 
 BUCKET = "vetted-artifacts"
@@ -107,7 +107,7 @@ def test_a_pushed_model_lands_in_the_bucket_loads_and_downloads_intact(
             assert content == (sklearn_model_dir / artifact["path"]).read_bytes()
 
     # The worker's load check reads the files back from the bucket and runs the model.
-    check_version_loads(ModelVersion.objects.get(number=version["version"]).pk)
+    run_load_check(ModelVersion.objects.get(number=version["version"]).latest_load_check_id)
     devops = api_as(bob)
     devops.post("/api/v1/models/iris/versions/1/stage/", {"stage": "production"})
     check = devops.get("/api/v1/models/iris/stages/production").json()["load_check"]

@@ -93,6 +93,21 @@ class ArtifactSerializer(serializers.Serializer):
 
 # Declared field by field, not introspected from the model: the API answers every push with it,
 # and a ModelSerializer would rebuild its fields from the model each time.
+class LoadCheckSerializer(serializers.Serializer):
+    """One attempt at loading the version; a version shows its latest as `load_check`."""
+
+    status = serializers.CharField()
+    attempt = serializers.IntegerField()
+    seconds = serializers.FloatField(source="load_seconds", allow_null=True)
+    prediction_shape = serializers.JSONField(allow_null=True)
+    error = serializers.CharField()
+    isolation = serializers.CharField()
+    queued_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    checked_at = serializers.DateTimeField(source="finished_at", allow_null=True)
+    duration_seconds = serializers.FloatField(allow_null=True)
+
+
 class VersionSerializer(serializers.Serializer):
     model = serializers.CharField(source="model.name")
     version = serializers.IntegerField(source="number")
@@ -110,7 +125,7 @@ class VersionSerializer(serializers.Serializer):
     flavors = serializers.JSONField()
     signature = serializers.JSONField(allow_null=True)
     mlflow_version = serializers.CharField(max_length=50)
-    load_check = serializers.SerializerMethodField()
+    load_check = LoadCheckSerializer(source="latest_load_check", allow_null=True)
     artifacts = ArtifactSerializer(many=True)
     url = serializers.SerializerMethodField()
 
@@ -125,16 +140,6 @@ class VersionSerializer(serializers.Serializer):
             "ci_run_url": obj.ci_run_url,
             "training_data_uri": obj.training_data_uri,
             "training_data_sha256": obj.training_data_sha256,
-        }
-
-    def get_load_check(self, obj) -> dict:
-        return {
-            "status": obj.load_status,
-            "seconds": obj.load_seconds,
-            "prediction_shape": obj.load_prediction_shape,
-            "error": obj.load_error,
-            "checked_at": obj.load_checked_at,
-            "isolation": obj.load_isolation,
         }
 
     def get_url(self, obj) -> str:

@@ -21,6 +21,11 @@ urlpatterns = [
         name="version-stage",
     ),
     path(
+        "models/<str:name>/versions/<int:number>/load-checks/",
+        views.LoadChecks.as_view(),
+        name="version-load-checks",
+    ),
+    path(
         "models/<str:name>/versions/<int:number>/artifacts/<path:path>",
         views.ArtifactDownload.as_view(),
         name="artifact",

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts import services as account_services
 from accounts.models import ApiToken
+from vetted.api.errors import Conflict
 
 from .. import selectors, services
 from ..access import Action, get_model_for, get_version_for, teams_allowing
@@ -25,6 +26,7 @@ from ..models import Artifact, ModelVersion, Stage
 from ..uploads import LimitedUploadHandler
 from .serializers import (
     AliasSerializer,
+    LoadCheckSerializer,
     ModelCreateSerializer,
     ModelSerializer,
     ModelUpdateSerializer,
@@ -307,6 +309,29 @@ class Alias(APIView):
         except services.ModelAlias.DoesNotExist:
             raise Http404(f"Model {name!r} has no alias {alias!r}.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LoadChecks(APIView):
+    @extend_schema(
+        responses=LoadCheckSerializer(many=True),
+        summary="Every load check of a version, newest first",
+    )
+    def get(self, request, name, number):
+        version = get_version_for(request.user, name, number)
+        checks = selectors.load_checks_of(version)
+        return Response(LoadCheckSerializer(checks, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: LoadCheckSerializer},
+        summary="Check the version again (a new attempt), once its latest check has finished",
+    )
+    def post(self, request, name, number):
+        version = get_version_for(request.user, name, number, Action.PUSH)
+        check = services.retry_load_check(version=version, reason="asked for by a person")
+        if check is None:
+            raise Conflict("A load check of this version is still queued or running.")
+        return Response(LoadCheckSerializer(check).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ArtifactDownload(APIView):

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from registry import services
 from registry.models import LoadStatus, Stage
-from registry.tasks import check_version_loads
+from registry.tasks import run_load_check
 
 from ..page_factories import PASSWORD, pushed_version, registered_model
 
@@ -45,10 +45,10 @@ def test_alice_logs_in_searches_and_opens_a_model(tab, catalogue):
     tab.assert_stayed_local_and_quiet()
 
 
-def check_in_background(version_id):
+def check_in_background(check_id):
     """The real Celery task, run as a worker would while the page keeps polling."""
     try:
-        check_version_loads.apply(args=[version_id])
+        run_load_check.apply(args=[check_id])
     finally:
         connection.close()
 
@@ -68,7 +68,7 @@ def test_the_load_check_turns_green_without_a_reload(
     expect(check).to_contain_text("Load check queued")
     tab.page.evaluate("window.sameDocument = true")
 
-    worker = threading.Thread(target=check_in_background, args=(version.id,))
+    worker = threading.Thread(target=check_in_background, args=(version.latest_load_check_id,))
     worker.start()
     expect(check).to_contain_text("Loads and predicts", timeout=90_000)
     worker.join()
