@@ -15,16 +15,30 @@ from django.utils import timezone
 from audit.services import record
 from vetted.rows import Columns, attach, fetch_one, table
 
-from .models import ApiToken, TokenScope
+from .models import ApiToken, Membership, Team, TokenScope
 
 TOKEN_PREFIX = "vt_"
 
 
 @transaction.atomic
 def create_token(
-    *, user: User, name: str, scopes: Iterable[str], expires_in_days: int | None = None
+    *,
+    user: User,
+    name: str,
+    scopes: Iterable[str],
+    expires_in_days: int | None = None,
+    team: Team | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token and its plain text, which exists only in this return value."""
+    """A new token and its plain text, which exists only in this return value.
+
+    With `team`, the token reaches only that team's models, whatever else its user may do.
+    """
+    if team is not None and not (
+        user.is_superuser or Membership.objects.filter(user=user, team=team).exists()
+    ):
+        raise ValidationError(
+            f"You are not in team {team.name}, so a token cannot be limited to it."
+        )
     scopes = sorted(set(scopes))
     if not scopes or any(s not in TokenScope.values for s in scopes):
         raise ValidationError(f"Scopes must be some of: {', '.join(TokenScope.values)}.")
@@ -43,6 +57,7 @@ def create_token(
         prefix=prefix,
         secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
         scopes=scopes,
+        team=team,
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     record(
@@ -51,7 +66,13 @@ def create_token(
         object_type="token",
         object_id=token.pk,
         object_name=str(token),
-        after={"name": name, "scopes": scopes, "expires_at": _iso(token.expires_at)},
+        team=team,
+        after={
+            "name": name,
+            "scopes": scopes,
+            "team": team.slug if team else None,
+            "expires_at": _iso(token.expires_at),
+        },
     )
     return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
 

@@ -30,9 +30,12 @@ class AuditEventQuerySet(models.QuerySet):
 
     def for_user(self, user) -> "AuditEventQuerySet":
         """Events of the user's teams and the user's own (tokens); superusers see every event."""
+        limited = getattr(user, "token_team_id", None)  # a token limited to one team
         if user.is_superuser:
-            return self
+            return self if limited is None else self.filter(team_id=limited)
         teams = user.memberships.values("team_id")
+        if limited is not None:
+            return self.filter(team_id=limited, team_id__in=teams)
         return self.filter(models.Q(team_id__in=teams) | models.Q(actor_id=user.pk))
 
 

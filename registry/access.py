@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
+from accounts.access import token_team_id
 from accounts.models import Membership, Role, Team
 from vetted.rows import Columns, attach, fetch_one, table
 
@@ -51,12 +52,18 @@ def team_memberships(user: User | AnonymousUser) -> dict[int, Membership]:
         return {}
     cached = getattr(user, "_vetted_memberships", None)
     if cached is None:
-        cached = {m.team_id: m for m in Membership.objects.filter(user=user)}
+        memberships = Membership.objects.filter(user=user)
+        limited = token_team_id(user)
+        if limited is not None:
+            memberships = memberships.filter(team_id=limited)
+        cached = {m.team_id: m for m in memberships}
         setattr(user, "_vetted_memberships", cached)  # noqa: B010 - a per-request cache on the user
     return cached
 
 
 def team_allows(user: User | AnonymousUser, team_id: int, action: Action) -> bool:
+    if token_team_id(user) not in (None, team_id):
+        return False
     if user.is_authenticated and user.is_superuser:
         return True
     membership = team_memberships(user).get(team_id)
@@ -70,6 +77,8 @@ def _role_allows(role: str | None, is_owner: bool | None, action: Action) -> boo
 
 
 def can(user: User | AnonymousUser, action: Action, model: RegisteredModel) -> bool:
+    if token_team_id(user) not in (None, model.team_id):
+        return False
     caller = getattr(model, "caller", None)
     if caller is not None and caller.user_id == user.pk:  # fetched by get_model_for for this user
         return user.is_superuser or _role_allows(caller.role, caller.is_owner, action)
@@ -77,16 +86,13 @@ def can(user: User | AnonymousUser, action: Action, model: RegisteredModel) -> b
 
 
 def visible_models(user: User | AnonymousUser) -> QuerySet[RegisteredModel]:
-    if not user.is_authenticated:
-        return RegisteredModel.objects.none()
-    if user.is_superuser:
-        return RegisteredModel.objects.all()
-    return RegisteredModel.objects.filter(team_id__in=list(team_memberships(user)))
+    return RegisteredModel.objects.for_user(user)
 
 
 def teams_allowing(user: User | AnonymousUser, action: Action) -> QuerySet[Team]:
     if user.is_authenticated and user.is_superuser:
-        return Team.objects.all()
+        limited = token_team_id(user)
+        return Team.objects.filter(pk=limited) if limited is not None else Team.objects.all()
     ids = [tid for tid in team_memberships(user) if team_allows(user, tid, action)]
     return Team.objects.filter(id__in=ids)
 

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from accounts.models import TokenScope
+from accounts.models import Team, TokenScope
 
 from .models import Stage, TaskType
 
@@ -89,3 +89,15 @@ class TokenCreateForm(forms.Form):
         label="Expires after (days)",
         help_text="Leave empty for a token that does not expire.",
     )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label="All my teams",
+        help_text="A token limited to one team reaches only that team's models.",
+    )
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["team"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = teams

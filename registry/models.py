@@ -8,7 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import ApiToken, Team
+from accounts.access import token_team_id
+from accounts.models import ApiToken, Membership, Team
 
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 model_name_validator = RegexValidator(
@@ -40,6 +41,48 @@ class Tag(models.Model):
         return self.name
 
 
+def _visible_team_ids(user):
+    """The teams whose objects `user` may see, as a subquery (None: every team, a superuser's).
+
+    A token limited to one team narrows this to that team, if the user is still in it.
+    """
+    if not user.is_authenticated:
+        return Team.objects.none().values("id")
+    limited = token_team_id(user)
+    if user.is_superuser:
+        return None if limited is None else Team.objects.filter(pk=limited).values("id")
+    memberships = Membership.objects.filter(user=user)
+    if limited is not None:
+        memberships = memberships.filter(team_id=limited)
+    return memberships.values("team_id")
+
+
+class TeamOwnedQuerySet(models.QuerySet):
+    """`for_user(user)`: exactly the rows the user may see; pages, API and selectors use it."""
+
+    team_path = "team"
+
+    def for_user(self, user):
+        teams = _visible_team_ids(user)
+        return self if teams is None else self.filter(**{f"{self.team_path}_id__in": teams})
+
+
+class RegisteredModelQuerySet(TeamOwnedQuerySet):
+    team_path = "team"
+
+
+class ModelVersionQuerySet(TeamOwnedQuerySet):
+    team_path = "model__team"
+
+
+class VersionPartQuerySet(TeamOwnedQuerySet):
+    team_path = "version__model__team"
+
+
+class ModelAliasQuerySet(TeamOwnedQuerySet):
+    team_path = "model__team"
+
+
 class RegisteredModel(models.Model):
     name = models.CharField(max_length=100, unique=True, validators=[model_name_validator])
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="models")
@@ -59,6 +102,8 @@ class RegisteredModel(models.Model):
     # Counts changes to the versions, stages and aliases (services._mark_changed). Cached answers
     # are keyed by it, so no cache entry outlives a change, in any process.
     revision = models.PositiveBigIntegerField(default=0)
+
+    objects = RegisteredModelQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -118,6 +163,8 @@ class ModelVersion(models.Model):
         "LoadCheck", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    objects = ModelVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["model_id", "-number"]  # the id, not the model: no join to order by name
         constraints = [
@@ -170,6 +217,8 @@ class LoadCheck(models.Model):
     prediction_shape = models.JSONField(null=True, blank=True)
     isolation = models.CharField(max_length=300, blank=True)
 
+    objects = VersionPartQuerySet.as_manager()
+
     class Meta:
         ordering = ["-attempt"]
         constraints = [
@@ -200,6 +249,8 @@ class Artifact(models.Model):
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
 
+    objects = VersionPartQuerySet.as_manager()
+
     class Meta:
         # A version's files are stored sorted by path (Python's code-point order) and listed in
         # that order: the same on every database, whatever its collation, and known without
@@ -221,6 +272,8 @@ class ModelAlias(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ModelAliasQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

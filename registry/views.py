@@ -400,10 +400,11 @@ def compare(request, name):
 @never_cache  # the page may hold a token's only plain-text copy
 @login_required
 def tokens(request):
-    form = TokenCreateForm()
+    teams = teams_allowing(request.user, Action.VIEW)
+    form = TokenCreateForm(teams=teams)
     created = plain = None
     if request.method == "POST":
-        form = TokenCreateForm(request.POST)
+        form = TokenCreateForm(request.POST, teams=teams)
         if form.is_valid():
             try:
                 created, plain = account_services.create_token(
@@ -412,9 +413,9 @@ def tokens(request):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                form = TokenCreateForm()
+                form = TokenCreateForm(teams=teams)
     context = {
-        "tokens": request.user.api_tokens.all(),
+        "tokens": request.user.api_tokens.select_related("team"),
         "form": form,
         "created": created,
         "plain_token": plain,

@@ -228,11 +228,14 @@ class AliasSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.ModelSerializer):
+    team = serializers.CharField(source="team.slug", default=None, allow_null=True)
+
     class Meta:
         model = ApiToken
         fields = [
             "id",
             "name",
+            "team",
             "prefix",
             "scopes",
             "created_at",
@@ -248,3 +251,6 @@ class TokenCreateSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=TokenScope.choices), min_length=1
     )
     expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    team = serializers.SlugField(
+        required=False, help_text="Limit the token to this team's models (a team you are in)."
+    )

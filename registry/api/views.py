@@ -359,13 +359,17 @@ class ArtifactDownload(APIView):
 class TokenList(APIView):
     @extend_schema(responses=TokenSerializer(many=True), summary="Your API tokens")
     def get(self, request):
-        return Response(TokenSerializer(request.user.api_tokens.all(), many=True).data)
+        tokens = request.user.api_tokens.select_related("team")
+        return Response(TokenSerializer(tokens, many=True).data)
 
     @extend_schema(request=TokenCreateSerializer, responses={201: TokenSerializer})
     def post(self, request):
         data = TokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, plain = account_services.create_token(user=request.user, **data.validated_data)
+        fields = dict(data.validated_data)
+        if "team" in fields:
+            fields["team"] = _team_for(request.user, fields["team"])
+        token, plain = account_services.create_token(user=request.user, **fields)
         body = TokenSerializer(token).data | {"token": plain}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -3,6 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
+from accounts.access import limit_to_token
 from accounts.models import TokenScope
 from accounts.services import authenticate_token
 from audit import context
@@ -24,6 +25,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
                 "The API token is unknown, revoked or expired. "
                 "Create a new one in Settings → API tokens."
             )
+        limit_to_token(token.user, token)
         origin = context.current()
         context.set_origin(
             context.Origin(channel=origin.channel, token_id=token.pk, token_name=token.name)
