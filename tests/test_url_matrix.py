@@ -1,0 +1,304 @@
+"""Every URL of the project, asked by every kind of person: who gets in, and whether writes land.
+
+`test_every_url_pattern_is_in_the_matrix` walks the URL configuration and fails when a pattern
+has no row here, so no page or endpoint ships without its denials tested. For a write, the
+matrix also checks that an allowed request really changed what it claims, and that a refused
+one changed nothing. (The Django admin has its own staff check and is left to Django.)
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.models import ApiToken
+from registry import services
+from registry.models import LoadCheck, ModelAlias, ModelVersion, RegisteredModel
+
+from .page_factories import pushed_version, registered_model
+
+ALLOWED, FORBIDDEN, HIDDEN, LOGIN = "allowed", "forbidden", "hidden", "login"
+PEOPLE = ["alice", "bob", "carol", "victor", "mallory", "anonymous"]
+NAME = "fraud-detector"
+M = f"/api/v1/models/{NAME}"
+P = f"/models/{NAME}"
+
+
+def decisions(alice, bob, carol, victor, mallory, anonymous) -> dict[str, str]:
+    return dict(zip(PEOPLE, [alice, bob, carol, victor, mallory, anonymous], strict=True))
+
+
+A, F, H, L = ALLOWED, FORBIDDEN, HIDDEN, LOGIN
+PUBLIC = decisions(A, A, A, A, A, A)
+ANY_USER = decisions(A, A, A, A, A, L)
+MEMBERS = decisions(A, A, A, A, H, L)
+PUSHERS = decisions(A, A, F, F, H, L)  # data scientists and DevOps
+EDITORS = decisions(A, F, F, F, H, L)  # data scientists (alice also owns the team)
+STAGERS = decisions(A, A, F, F, H, L)  # DevOps and owners
+TOKEN_OWNER = decisions(A, H, H, H, H, L)  # alice's own token
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    expect: dict[str, str]
+    data: dict | None = None
+    api: bool = False
+    effect: Callable[[], bool] | None = None  # True once the write has happened
+
+
+def model_description() -> str:
+    return RegisteredModel.objects.get(name=NAME).description
+
+
+def stage_of_v1() -> str:
+    return ModelVersion.objects.get(number=1).stage
+
+
+def alices_token_revoked() -> bool:
+    return ApiToken.objects.get(name="alices").revoked_at is not None
+
+
+MATRIX: dict[str, list[Case]] = {
+    "healthz": [Case("get", "/healthz", PUBLIC)],
+    "readyz": [Case("get", "/readyz", PUBLIC)],
+    "login": [Case("get", "/accounts/login/", PUBLIC)],
+    # Logging out always ends on the login page.
+    "logout": [Case("post", "/accounts/logout/", decisions(L, L, L, L, L, L))],
+    "audit-api:events": [Case("get", "/api/v1/audit/", ANY_USER, api=True)],
+    # The API's description is public, as for any API a CI job or another service reads.
+    "api:schema": [Case("get", "/api/v1/schema/", PUBLIC, api=True)],
+    "api:docs": [Case("get", "/api/v1/docs/", PUBLIC, api=True)],
+    "api:teams": [Case("get", "/api/v1/teams/", ANY_USER, api=True)],
+    "api:tokens": [
+        Case("get", "/api/v1/tokens/", ANY_USER, api=True),
+        Case(
+            "post",
+            "/api/v1/tokens/",
+            ANY_USER,
+            {"name": "matrix", "scopes": ["read"]},
+            api=True,
+            effect=lambda: ApiToken.objects.filter(name="matrix").exists(),
+        ),
+    ],
+    "api:token": [
+        Case(
+            "delete", "/api/v1/tokens/{token}/", TOKEN_OWNER, api=True, effect=alices_token_revoked
+        )
+    ],
+    "api:models": [
+        Case("get", "/api/v1/models/", ANY_USER, api=True),
+        Case(
+            "post",
+            "/api/v1/models/",
+            PUSHERS,
+            {"name": "made-in-matrix", "team": "fraud"},
+            api=True,
+            effect=lambda: RegisteredModel.objects.filter(name="made-in-matrix").exists(),
+        ),
+    ],
+    "api:model": [
+        Case("get", f"{M}/", MEMBERS, api=True),
+        Case(
+            "patch",
+            f"{M}/",
+            EDITORS,
+            {"description": "edited in the matrix"},
+            api=True,
+            effect=lambda: model_description() == "edited in the matrix",
+        ),
+    ],
+    "api:versions": [
+        Case("get", f"{M}/versions/", MEMBERS, api=True),
+        Case(
+            "post",
+            f"{M}/versions/",
+            PUSHERS,
+            {"description": "pushed in the matrix"},
+            api=True,
+            effect=lambda: ModelVersion.objects.filter(number=2).exists(),
+        ),
+    ],
+    "api:version": [Case("get", f"{M}/versions/1/", MEMBERS, api=True)],
+    "api:version-stage": [
+        Case(
+            "post",
+            f"{M}/versions/1/stage/",
+            STAGERS,
+            {"stage": "production"},
+            api=True,
+            effect=lambda: stage_of_v1() == "production",
+        )
+    ],
+    "api:version-load-checks": [
+        Case("get", f"{M}/versions/1/load-checks/", MEMBERS, api=True),
+        Case(
+            "post",
+            f"{M}/versions/1/load-checks/",
+            PUSHERS,
+            api=True,
+            effect=lambda: LoadCheck.objects.filter(attempt=2).exists(),
+        ),
+    ],
+    "api:artifact": [Case("get", f"{M}/versions/1/artifacts/notes.txt", MEMBERS, api=True)],
+    "api:stage": [Case("get", f"{M}/stages/staging", MEMBERS, api=True)],
+    "api:alias": [
+        Case("get", f"{M}/aliases/champion", MEMBERS, api=True),
+        Case(
+            "put",
+            f"{M}/aliases/challenger",
+            STAGERS,
+            {"version": 1},
+            api=True,
+            effect=lambda: ModelAlias.objects.filter(name="challenger").exists(),
+        ),
+        Case(
+            "delete",
+            f"{M}/aliases/champion",
+            STAGERS,
+            api=True,
+            effect=lambda: not ModelAlias.objects.filter(name="champion").exists(),
+        ),
+    ],
+    "registry:model_list": [Case("get", "/", ANY_USER)],
+    "registry:model_detail": [Case("get", f"{P}/", MEMBERS)],
+    "registry:model_edit": [  # the form is on the model's page; the URL only takes POST
+        Case(
+            "post",
+            f"{P}/edit/",
+            EDITORS,
+            {"description": "edited in the matrix", "task_type": "other"},
+            effect=lambda: model_description() == "edited in the matrix",
+        ),
+    ],
+    "registry:compare": [Case("get", f"{P}/compare/?a=1&b=1", MEMBERS)],
+    "registry:version_push": [
+        Case("get", f"{P}/versions/new/", PUSHERS),
+        Case(
+            "post",
+            f"{P}/versions/new/",
+            PUSHERS,
+            {"description": "pushed in the matrix"},
+            effect=lambda: ModelVersion.objects.filter(number=2).exists(),
+        ),
+    ],
+    "registry:version_detail": [Case("get", f"{P}/versions/1/", MEMBERS)],
+    "registry:version_load_check": [Case("get", f"{P}/versions/1/load-check/", MEMBERS)],
+    "registry:version_load_check_retry": [
+        Case(
+            "post",
+            f"{P}/versions/1/load-check/retry/",
+            PUSHERS,
+            effect=lambda: LoadCheck.objects.filter(attempt=2).exists(),
+        )
+    ],
+    "registry:version_stage": [
+        Case(
+            "post",
+            f"{P}/versions/1/stage/",
+            STAGERS,
+            {"stage": "production"},
+            effect=lambda: stage_of_v1() == "production",
+        )
+    ],
+    "registry:alias_set": [
+        Case(
+            "post",
+            f"{P}/versions/1/aliases/",
+            STAGERS,
+            {"alias": "challenger"},
+            effect=lambda: ModelAlias.objects.filter(name="challenger").exists(),
+        )
+    ],
+    "registry:alias_delete": [
+        Case(
+            "post",
+            f"{P}/aliases/champion/delete/",
+            STAGERS,
+            effect=lambda: not ModelAlias.objects.filter(name="champion").exists(),
+        )
+    ],
+    "registry:tokens": [
+        Case("get", "/settings/tokens/", ANY_USER),
+        Case(
+            "post",
+            "/settings/tokens/",
+            ANY_USER,
+            {"name": "matrix", "scopes": ["read"]},
+            effect=lambda: ApiToken.objects.filter(name="matrix").exists(),
+        ),
+    ],
+    "registry:token_revoke": [
+        Case("post", "/settings/tokens/{token}/revoke/", TOKEN_OWNER, effect=alices_token_revoked)
+    ],
+}
+
+
+def url_names(patterns, namespace=None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace or namespace
+            if inner != "admin":
+                yield from url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    names = set(url_names(get_resolver().url_patterns))
+    missing = sorted(names - set(MATRIX))
+    assert not missing, f"Add these URLs to tests/test_url_matrix.py's MATRIX: {missing}"
+    assert not set(MATRIX) - names, "The matrix names URLs that no longer exist"
+
+
+def decision_of(response, api: bool) -> str:
+    code = response.status_code
+    if api:
+        return {401: LOGIN, 403: FORBIDDEN, 404: HIDDEN}.get(
+            code, ALLOWED if 200 <= code < 300 else f"answered {code}"
+        )
+    if code == 302 and response["Location"].startswith(reverse(settings.LOGIN_URL)):
+        return LOGIN
+    # 286: htmx's "done, stop polling", sent by the load check block once the check finished.
+    return {200: ALLOWED, 286: ALLOWED, 302: ALLOWED, 403: FORBIDDEN, 404: HIDDEN}.get(
+        code, f"answered {code}"
+    )
+
+
+CASES = [
+    pytest.param(name, index, who, id=f"{name}-{case.method}-{who}")
+    for name, cases in MATRIX.items()
+    for index, case in enumerate(cases)
+    for who in PEOPLE
+]
+
+
+@pytest.mark.parametrize(("name", "index", "who"), CASES)
+def test_the_matrix(name, index, who, client, people, teams, api_as):
+    case = MATRIX[name][index]
+    alice = people["alice"]
+    model = registered_model(alice, teams["fraud"], NAME)
+    version = pushed_version(alice, model, files=[("notes.txt", b"no MLmodel here")])
+    services.set_stage(actor=alice, version=version, stage="staging")
+    services.set_alias(actor=alice, version=version, alias="champion")
+    token, _ = account_services.create_token(user=alice, name="alices", scopes=["read"])
+    path = case.path.format(token=token.pk)
+
+    if case.api:
+        caller = APIClient() if who == "anonymous" else api_as(people[who])
+        kwargs = {"format": "json"} if case.data is not None else {}
+        response = getattr(caller, case.method)(path, case.data, **kwargs)
+    else:
+        if who != "anonymous":
+            client.force_login(people[who])
+        response = getattr(client, case.method)(path, case.data or {})
+
+    expected = case.expect[who]
+    assert decision_of(response, case.api) == expected, response.content[:300]
+    if case.effect is not None:
+        assert case.effect() is (expected == ALLOWED), "the write did not do what was decided"
