@@ -15,6 +15,7 @@ class Channel(models.TextChoices):
     CLI = "cli", "vetted CLI"
     TASK = "task", "Background task"
     COMMAND = "command", "manage.py"
+    HISTORY = "history", "Recorded before the audit log"  # rebuilt from the registry's rows
 
 
 class AuditLogIsAppendOnly(Exception):

@@ -209,3 +209,25 @@ def test_the_api_lists_events_with_filters_and_has_no_write_method(
     for method in ("post", "put", "patch", "delete"):
         answer = getattr(client, method)("/api/v1/audit/", {}, format="json")
         assert answer.status_code == 405 and "error" in answer.json()
+
+
+def test_the_audit_page_lists_a_models_history_with_filters(
+    client, api_as, alice, bob, people, sklearn_model_dir
+):
+    push(api_as(alice), sklearn_model_dir)
+    api_as(bob).post(
+        "/api/v1/models/iris/versions/1/stage/",
+        {"stage": "staging", "reason": "smoke tests passed"},
+        format="json",
+    )
+    client.force_login(alice)
+    html = client.get("/audit/?model=iris").content.decode()
+    assert "stage.moved" in html and "version.registered" in html and "model.created" in html
+    assert "smoke tests passed" in html and "stage: none</span> → stage: staging" in html
+    only_bob = client.get("/audit/?actor=bob").content.decode()
+    assert "stage.moved" in only_bob and "version.registered" not in only_bob
+    bad = client.get("/audit/?since=yesterday")
+    assert bad.status_code == 400 and "ISO 8601" in bad.content.decode()
+
+    client.force_login(people["mallory"])
+    assert "iris" not in client.get("/audit/").content.decode()

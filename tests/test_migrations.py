@@ -97,6 +97,19 @@ def test_an_old_database_migrates_forward_and_back_without_losing_anything():
         assert third.status == "pending" and third.finished_at is None
         assert versions[2].created_with_token.name == "ci"
 
+        from audit.models import AuditEvent
+
+        history = AuditEvent.objects.filter(channel="history").order_by("at", "id")
+        assert sorted(e.verb for e in history) == [
+            "load_check.finished",
+            "load_check.finished",
+            "model.created",
+            "version.registered",
+            "version.registered",
+            "version.registered",
+        ]
+        assert {e.team_slug for e in history} == {"fraud"}
+
         old = migrate(BEFORE)
         old_version = old.get_model("registry", "ModelVersion").objects.get(number=2)
         assert (old_version.load_status, old_version.load_seconds) == ("passed", 0.42)

@@ -71,6 +71,7 @@ MATRIX: dict[str, list[Case]] = {
     # Logging out always ends on the login page.
     "logout": [Case("post", "/accounts/logout/", decisions(L, L, L, L, L, L))],
     "audit-api:events": [Case("get", "/api/v1/audit/", ANY_USER, api=True)],
+    "audit:events": [Case("get", "/audit/?model=fraud-detector", ANY_USER)],
     # The API's description is public, as for any API a CI job or another service reads.
     "api:schema": [Case("get", "/api/v1/schema/", PUBLIC, api=True)],
     "api:docs": [Case("get", "/api/v1/docs/", PUBLIC, api=True)],

@@ -39,5 +39,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/audit/", include("audit.api.urls")),
     path("api/v1/", include("registry.api.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("registry.urls")),
 ]
