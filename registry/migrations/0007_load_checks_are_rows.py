@@ -19,7 +19,7 @@ def checks_from_versions(apps, schema_editor):
             attempt=1,
             status=version.load_status,
             queued_at=version.created_at,
-            finished_at=version.load_checked_at if finished else None,
+            finished_at=(version.load_checked_at or version.created_at) if finished else None,
             error=version.load_error,
             load_seconds=version.load_seconds,
             prediction_shape=version.load_prediction_shape,
