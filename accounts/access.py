@@ -16,7 +16,3 @@ def limit_to_token(user: User, token: ApiToken) -> None:
 
 def token_team_id(user: User | AnonymousUser) -> int | None:
     return getattr(user, "token_team_id", None)
-
-
-def may_revoke(user: User, token: ApiToken) -> bool:
-    return user.is_authenticated and token.user_id == user.pk

@@ -15,7 +15,7 @@ class Channel(models.TextChoices):
     CLI = "cli", "vetted CLI"
     TASK = "task", "Background task"
     COMMAND = "command", "manage.py"
-    HISTORY = "history", "Recorded before the audit log"  # rebuilt from the registry's rows
+    HISTORY = "history", "Earlier history"  # rebuilt from the registry's own rows
 
 
 class AuditLogIsAppendOnly(Exception):

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='channel',
-            field=models.CharField(choices=[('web', 'Web'), ('api', 'API'), ('cli', 'vetted CLI'), ('task', 'Background task'), ('command', 'manage.py'), ('history', 'Recorded before the audit log')], max_length=10),
+            field=models.CharField(choices=[('web', 'Web'), ('api', 'API'), ('cli', 'vetted CLI'), ('task', 'Background task'), ('command', 'manage.py'), ('history', 'Earlier history')], max_length=10),
         ),
     ]
