@@ -2,8 +2,6 @@
 
 from django import forms
 
-from accounts.models import Team, TokenScope
-
 from .models import Stage, TaskType
 
 LIST_STAGES = [("", "Any stage"), *[(s, s.label) for s in Stage if s != Stage.NONE]]
@@ -73,31 +71,3 @@ class VersionUploadForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='JSON numbers, e.g. {"auc": 0.91}',
     )
-
-
-class TokenCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “CI of fraud-model”.")
-    scopes = forms.MultipleChoiceField(
-        choices=TokenScope.choices,
-        widget=forms.CheckboxSelectMultiple,
-        initial=[TokenScope.READ],
-    )
-    expires_in_days = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=3650,
-        label="Expires after (days)",
-        help_text="Leave empty for a token that does not expire.",
-    )
-    team = forms.ModelChoiceField(
-        queryset=Team.objects.none(),
-        required=False,
-        empty_label="All my teams",
-        help_text="A token limited to one team reaches only that team's models.",
-    )
-
-    def __init__(self, *args, teams, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["team"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = teams

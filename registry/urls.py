@@ -40,6 +40,4 @@ urlpatterns = [
         views.alias_delete,
         name="alias_delete",
     ),
-    path("settings/tokens/", views.tokens, name="tokens"),
-    path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -13,13 +13,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from accounts import services as account_services
-from accounts.models import ApiToken
 from vetted.api.errors import UploadTooLarge
 
 from . import access, selectors, services
@@ -29,7 +26,6 @@ from .forms import (
     ModelEditForm,
     ModelFilterForm,
     StageForm,
-    TokenCreateForm,
     VersionUploadForm,
 )
 from .models import ModelAlias, RegisteredModel, Stage
@@ -392,43 +388,3 @@ def compare(request, name):
             "lineage": _diff(_lineage(left), _lineage(right)),
         }
     return render(request, "registry/compare.html", context)
-
-
-# --- Settings: API tokens -------------------------------------------------------------------
-
-
-@never_cache  # the page may hold a token's only plain-text copy
-@login_required
-def tokens(request):
-    teams = teams_allowing(request.user, Action.VIEW)
-    form = TokenCreateForm(teams=teams)
-    created = plain = None
-    if request.method == "POST":
-        form = TokenCreateForm(request.POST, teams=teams)
-        if form.is_valid():
-            try:
-                created, plain = account_services.create_token(
-                    user=request.user, **form.cleaned_data
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                form = TokenCreateForm(teams=teams)
-    context = {
-        "tokens": request.user.api_tokens.select_related("team"),
-        "form": form,
-        "created": created,
-        "plain_token": plain,
-    }
-    return render(request, "registry/tokens.html", context, status=400 if form.errors else 200)
-
-
-@login_required
-@require_POST
-def token_revoke(request, token_id):
-    try:
-        account_services.revoke_token(user=request.user, token_id=token_id)
-    except ApiToken.DoesNotExist:
-        raise Http404("You have no such token.") from None
-    messages.success(request, "Token revoked: it no longer works.")
-    return redirect("registry:tokens")

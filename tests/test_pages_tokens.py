@@ -7,7 +7,7 @@ from accounts.models import ApiToken
 
 from .page_factories import assert_strict_page
 
-URL = reverse("registry:tokens")
+URL = reverse("accounts:tokens")
 
 
 def test_it_lists_my_tokens_only(client, alice, bob):
@@ -48,7 +48,7 @@ def test_it_explains_a_form_error(client, alice):
 def test_it_revokes_a_token(client, alice):
     token, plain = account_services.create_token(user=alice, name="old", scopes=["read"])
     client.force_login(alice)
-    response = client.post(reverse("registry:token_revoke", args=[token.id]))
+    response = client.post(reverse("accounts:token_revoke", args=[token.id]))
     assert response.status_code == 302
     assert account_services.authenticate_token(plain) is None
     assert "Revoked" in client.get(URL).content.decode()
@@ -57,11 +57,11 @@ def test_it_revokes_a_token(client, alice):
 def test_it_cannot_revoke_someone_elses_token(client, alice, bob):
     token, plain = account_services.create_token(user=bob, name="bobs", scopes=["read"])
     client.force_login(alice)
-    assert client.post(reverse("registry:token_revoke", args=[token.id])).status_code == 404
+    assert client.post(reverse("accounts:token_revoke", args=[token.id])).status_code == 404
     assert account_services.authenticate_token(plain) == token
 
 
 def test_revoking_needs_a_post(client, alice):
     token, _ = account_services.create_token(user=alice, name="old", scopes=["read"])
     client.force_login(alice)
-    assert client.get(reverse("registry:token_revoke", args=[token.id])).status_code == 405
+    assert client.get(reverse("accounts:token_revoke", args=[token.id])).status_code == 405

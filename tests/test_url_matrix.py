@@ -75,8 +75,8 @@ MATRIX: dict[str, list[Case]] = {
     # The API's description is public, as for any API a CI job or another service reads.
     "api:schema": [Case("get", "/api/v1/schema/", PUBLIC, api=True)],
     "api:docs": [Case("get", "/api/v1/docs/", PUBLIC, api=True)],
-    "api:teams": [Case("get", "/api/v1/teams/", ANY_USER, api=True)],
-    "api:tokens": [
+    "accounts-api:teams": [Case("get", "/api/v1/teams/", ANY_USER, api=True)],
+    "accounts-api:tokens": [
         Case("get", "/api/v1/tokens/", ANY_USER, api=True),
         Case(
             "post",
@@ -87,7 +87,7 @@ MATRIX: dict[str, list[Case]] = {
             effect=lambda: ApiToken.objects.filter(name="matrix").exists(),
         ),
     ],
-    "api:token": [
+    "accounts-api:token": [
         Case(
             "delete", "/api/v1/tokens/{token}/", TOKEN_OWNER, api=True, effect=alices_token_revoked
         )
@@ -224,7 +224,7 @@ MATRIX: dict[str, list[Case]] = {
             effect=lambda: not ModelAlias.objects.filter(name="champion").exists(),
         )
     ],
-    "registry:tokens": [
+    "accounts:tokens": [
         Case("get", "/settings/tokens/", ANY_USER),
         Case(
             "post",
@@ -234,7 +234,7 @@ MATRIX: dict[str, list[Case]] = {
             effect=lambda: ApiToken.objects.filter(name="matrix").exists(),
         ),
     ],
-    "registry:token_revoke": [
+    "accounts:token_revoke": [
         Case("post", "/settings/tokens/{token}/revoke/", TOKEN_OWNER, effect=alices_token_revoked)
     ],
 }

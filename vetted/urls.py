@@ -38,7 +38,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/audit/", include("audit.api.urls")),
+    path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("accounts.urls")),
     path("", include("registry.urls")),
 ]

@@ -7,18 +7,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import ApiToken, TokenScope
-
 from ..models import RegisteredModel, Stage, TaskType
 
 
 def _absolute(request, url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url
-
-
-class TeamSerializer(serializers.Serializer):
-    slug = serializers.CharField()
-    name = serializers.CharField()
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -225,32 +218,3 @@ class StageSerializer(serializers.Serializer):
 class AliasSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
-
-
-class TokenSerializer(serializers.ModelSerializer):
-    team = serializers.CharField(source="team.slug", default=None, allow_null=True)
-
-    class Meta:
-        model = ApiToken
-        fields = [
-            "id",
-            "name",
-            "team",
-            "prefix",
-            "scopes",
-            "created_at",
-            "expires_at",
-            "last_used_at",
-            "revoked_at",
-        ]
-
-
-class TokenCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=TokenScope.choices), min_length=1
-    )
-    expires_in_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-    team = serializers.SlugField(
-        required=False, help_text="Limit the token to this team's models (a team you are in)."
-    )

@@ -8,9 +8,6 @@ app_name = "api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("teams/", views.TeamList.as_view(), name="teams"),
-    path("tokens/", views.TokenList.as_view(), name="tokens"),
-    path("tokens/<int:token_id>/", views.TokenDetail.as_view(), name="token"),
     path("models/", views.ModelList.as_view(), name="models"),
     path("models/<str:name>/", views.ModelDetail.as_view(), name="model"),
     path("models/<str:name>/versions/", views.VersionList.as_view(), name="versions"),

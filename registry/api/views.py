@@ -15,7 +15,6 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services as account_services
 from accounts.models import ApiToken
 from vetted.api.errors import Conflict
 
@@ -31,9 +30,6 @@ from .serializers import (
     ModelSerializer,
     ModelUpdateSerializer,
     StageSerializer,
-    TeamSerializer,
-    TokenCreateSerializer,
-    TokenSerializer,
     VersionSerializer,
     VersionUploadSerializer,
 )
@@ -58,13 +54,6 @@ def _version_response(request, version, status_code=status.HTTP_200_OK):
     return Response(
         VersionSerializer(version, context={"request": request}).data, status=status_code
     )
-
-
-class TeamList(APIView):
-    @extend_schema(responses=TeamSerializer(many=True), summary="Teams you belong to")
-    def get(self, request):
-        teams = teams_allowing(request.user, Action.VIEW)
-        return Response(TeamSerializer(teams, many=True).data)
 
 
 @extend_schema(
@@ -354,31 +343,3 @@ class ArtifactDownload(APIView):
         response["X-Checksum-SHA256"] = artifact.sha256
         response["Cache-Control"] = "private, max-age=31536000, immutable"
         return response
-
-
-class TokenList(APIView):
-    @extend_schema(responses=TokenSerializer(many=True), summary="Your API tokens")
-    def get(self, request):
-        tokens = request.user.api_tokens.select_related("team")
-        return Response(TokenSerializer(tokens, many=True).data)
-
-    @extend_schema(request=TokenCreateSerializer, responses={201: TokenSerializer})
-    def post(self, request):
-        data = TokenCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        if "team" in fields:
-            fields["team"] = _team_for(request.user, fields["team"])
-        token, plain = account_services.create_token(user=request.user, **fields)
-        body = TokenSerializer(token).data | {"token": plain}
-        return Response(body, status=status.HTTP_201_CREATED)
-
-
-class TokenDetail(APIView):
-    @extend_schema(responses={204: None}, summary="Revoke a token")
-    def delete(self, request, token_id):
-        try:
-            account_services.revoke_token(user=request.user, token_id=token_id)
-        except ApiToken.DoesNotExist:
-            raise Http404("You have no such token.") from None
-        return Response(status=status.HTTP_204_NO_CONTENT)
