@@ -36,6 +36,9 @@ def size_label(size: int) -> str:
     return f"{value:.1f} GiB"
 
 
+MAX_SEGMENT_BYTES = 255
+
+
 def clean_relpath(raw: str) -> str:
     """A normalised relative path, or ValidationError for anything that could leave its folder."""
     if not raw or len(raw) > MAX_PATH_LENGTH:
@@ -47,6 +50,11 @@ def clean_relpath(raw: str) -> str:
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if not parts or any(p == ".." for p in parts):
         raise ValidationError(f"File name {raw!r} points outside the model folder.")
+    for part in parts:  # filesystems count a name's bytes, not its characters
+        if len(part.encode()) > MAX_SEGMENT_BYTES:
+            raise ValidationError(
+                f"File name {raw[:80]!r}: each part of a path is at most {MAX_SEGMENT_BYTES} bytes."
+            )
     return posixpath.join(*parts)
 
 

@@ -1,6 +1,10 @@
 """Forms of the registry pages: they parse input; the services decide what is allowed."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
+
+from vetted.api import json_input
 
 from .models import Stage, TaskType
 
@@ -51,6 +55,29 @@ class AliasForm(forms.Form):
     alias = forms.CharField(max_length=50)
 
 
+class JSONInputField(forms.JSONField):
+    """A JSON field under the project's JSON rules; empty, it shows empty, not `null`."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str):
+            return value
+        return json_input.parse(value, field=str(self.label or "JSON"))
+
+    def bound_data(self, data, initial):
+        """What the form shows again after an error: the text as typed, however bad."""
+        if self.disabled or data is None:
+            return initial if self.disabled else None
+        try:
+            return json_input.parse(data)
+        except ValidationError:
+            return InvalidJSONInput(data)
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class VersionUploadForm(forms.Form):
     """Metadata of a version pushed from the browser; files come from request.FILES."""
 
@@ -63,10 +90,10 @@ class VersionUploadForm(forms.Form):
     )
     training_data_uri = forms.CharField(required=False, max_length=1000)
     training_data_sha256 = forms.CharField(required=False, max_length=64)
-    params = forms.JSONField(
+    params = JSONInputField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text='JSON, e.g. {"C": 1.0}'
     )
-    metrics = forms.JSONField(
+    metrics = JSONInputField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='JSON numbers, e.g. {"auc": 0.91}',

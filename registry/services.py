@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Team
 from audit.services import record
+from vetted.api import json_input
 
 from . import access, stages
 from .access import Action
@@ -185,6 +186,10 @@ class Lineage:
 def _check_lineage(lineage: Lineage) -> None:
     if not isinstance(lineage.params, dict) or not isinstance(lineage.metrics, dict):
         raise ValidationError("params and metrics must be JSON objects.")
+    json_input.check(lineage.params, field="params")
+    json_input.check(lineage.metrics, field="metrics")
+    if lineage.requirements is not None:
+        json_input.check(lineage.requirements, field="requirements")
     for key, value in lineage.metrics.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError(f"Metric {key!r} must be a number, not {value!r}.")

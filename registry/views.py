@@ -365,7 +365,8 @@ def _lineage(version) -> dict:
 
 
 def _version_number(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+    # ASCII digits only: "²".isdigit() is true, and int("²") fails.
+    return int(raw) if raw and raw.isascii() and raw.isdigit() else None
 
 
 @login_required

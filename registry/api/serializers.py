@@ -1,11 +1,12 @@
 """API representations. Thin: validation of business rules lives in registry.services."""
 
-import json
-
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from vetted.api import json_input
 
 from ..models import RegisteredModel, Stage, TaskType
 
@@ -148,11 +149,13 @@ class JSONValueField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except json.JSONDecodeError as exc:
-                raise serializers.ValidationError(f"Not valid JSON: {exc.msg}.") from None
+        try:
+            if isinstance(data, str):
+                data = json_input.parse(data, field=self.field_name or "JSON")
+            else:
+                json_input.check(data, field=self.field_name or "JSON")
+        except DjangoValidationError as invalid:
+            raise serializers.ValidationError(invalid.messages) from None
         if not isinstance(data, self.expect):
             kind = "object" if self.expect is dict else "list"
             raise serializers.ValidationError(f"Must be a JSON {kind}.")

@@ -10,13 +10,14 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModi
 from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiToken
 from vetted.api.errors import Conflict
+from vetted.api.parsers import StrictJSONParser
 
 from .. import selectors, services
 from ..access import Action, get_model_for, get_version_for, teams_allowing
@@ -110,7 +111,7 @@ class ModelDetail(APIView):
 
 class VersionList(generics.ListAPIView):
     serializer_class = VersionSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body: stream files to disk and stop past the size limit.
