@@ -63,7 +63,7 @@ class JSONInputField(forms.JSONField):
             return None
         if not isinstance(value, str):
             return value
-        return json_input.parse(value, field=str(self.label or "JSON"))
+        return json_input.parse(value)
 
     def bound_data(self, data, initial):
         """What the form shows again after an error: the text as typed, however bad."""

@@ -1,4 +1,7 @@
-"""Requests refused before any view sees them."""
+"""Requests refused before any view sees them, and the errors of /api/ kept in its shape."""
+
+import logging
+import uuid
 
 from django.http import HttpResponse, JsonResponse
 
@@ -23,3 +26,54 @@ def refuse_nul_bytes(get_response):
         return get_response(request)
 
     return middleware
+
+
+logger = logging.getLogger("vetted.requests")
+
+API_MESSAGES = {
+    400: "The request could not be read: it is malformed or too large to hold in memory.",
+    404: "There is no API endpoint at this address; see /api/v1/docs/ for those there are.",
+    405: "This endpoint does not take that method; see /api/v1/docs/.",
+    413: "The request is larger than the server accepts.",
+}
+
+
+def request_id_and_api_errors(get_response):
+    """Every request gets an id (the `X-Request-ID` header, and the log's `[id]`), and under
+    /api/ every error is the JSON error shape, whatever produced it: an unknown address, a body
+    Django refused, a crash. A 500 says only its request id; the traceback is in the log."""
+
+    def middleware(request):
+        request.id = uuid.uuid4().hex[:12]
+        response = get_response(request)
+        response["X-Request-ID"] = request.id
+        if response.status_code >= 500:
+            logger.error(
+                "%s %s answered %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={"request": request},
+            )
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        if request.path.startswith("/api/") and response.status_code >= 400 and not is_json:
+            return _api_error(request, response.status_code)
+        return response
+
+    return middleware
+
+
+def _api_error(request, status: int) -> JsonResponse:
+    message = API_MESSAGES.get(status, "The request failed.")
+    if status >= 500:
+        message = (
+            f"The server failed on this request. It is logged as request {request.id}; "
+            "give that id to whoever runs this Vetted."
+        )
+    code = {400: "parse_error", 404: "not_found", 405: "method_not_allowed"}.get(status, "error")
+    body = {"status": status, "code": code, "message": message, "detail": {}}
+    if status >= 500:
+        body["request_id"] = request.id
+    response = JsonResponse({"error": body}, status=status)
+    response["X-Request-ID"] = request.id
+    return response

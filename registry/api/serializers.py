@@ -151,9 +151,9 @@ class JSONValueField(serializers.Field):
     def to_internal_value(self, data):
         try:
             if isinstance(data, str):
-                data = json_input.parse(data, field=self.field_name or "JSON")
+                data = json_input.parse(data)
             else:
-                json_input.check(data, field=self.field_name or "JSON")
+                json_input.check(data)
         except DjangoValidationError as invalid:
             raise serializers.ValidationError(invalid.messages) from None
         if not isinstance(data, self.expect):

@@ -16,24 +16,29 @@ MAX_INTEGER = 2**63 - 1
 
 
 def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows; send a finite number or a string.")
+    raise ValueError(f"{name} is not a finite number; use a string for it.")
 
 
-def parse(text: str | bytes, *, field: str = "JSON"):
-    """`text` as a JSON value within the rules above, or a ValidationError naming `field`."""
+def _invalid(field: str, text: str) -> ValidationError:
+    return ValidationError(f"{field}: {text}" if field else text[0].upper() + text[1:])
+
+
+def parse(text: str | bytes, *, field: str = ""):
+    """`text` as a JSON value within the rules above, or a ValidationError (naming `field` if
+    given; the API's error shape already names the field)."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise ValidationError(f"{field}: nested more than {MAX_DEPTH} levels deep.") from None
+        raise _invalid(field, f"nested more than {MAX_DEPTH} levels deep.") from None
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{field}: not valid JSON ({exc.msg}).") from None
+        raise _invalid(field, f"not valid JSON: {exc.msg}.") from None
     except ValueError as exc:
-        raise ValidationError(f"{field}: {exc}") from None
+        raise _invalid(field, str(exc)) from None
     check(value, field=field)
     return value
 
 
-def check(value, *, field: str = "JSON") -> None:
+def check(value, *, field: str = "") -> None:
     """Walk `value` without recursion and refuse what the rules do not allow."""
     pending = [(value, 1)]
     seen = 0
@@ -41,9 +46,9 @@ def check(value, *, field: str = "JSON") -> None:
         item, depth = pending.pop()
         seen += 1
         if seen > MAX_VALUES:
-            raise ValidationError(f"{field}: more than {MAX_VALUES} values.")
+            raise _invalid(field, f"more than {MAX_VALUES} values.")
         if depth > MAX_DEPTH:
-            raise ValidationError(f"{field}: nested more than {MAX_DEPTH} levels deep.")
+            raise _invalid(field, f"nested more than {MAX_DEPTH} levels deep.")
         if isinstance(item, dict):
             for key, inner in item.items():
                 _check_text(key, field)
@@ -56,14 +61,14 @@ def check(value, *, field: str = "JSON") -> None:
             continue
         elif isinstance(item, int):
             if abs(item) > MAX_INTEGER:
-                raise ValidationError(f"{field}: the integer {str(item)[:20]}… is too large.")
+                raise _invalid(field, f"the integer {str(item)[:20]}… is too large.")
         elif isinstance(item, float):
             if not math.isfinite(item):
-                raise ValidationError(f"{field}: {item} is not a finite number.")
+                raise _invalid(field, f"{item} is not a finite number; use a string for it.")
         else:
-            raise ValidationError(f"{field}: {type(item).__name__} is not a JSON value.")
+            raise _invalid(field, f"{type(item).__name__} is not a JSON value.")
 
 
 def _check_text(text, field: str) -> None:
     if isinstance(text, str) and "\x00" in text:
-        raise ValidationError(f"{field}: text may not contain the NUL character (\\u0000).")
+        raise _invalid(field, "text may not contain the NUL character (\\u0000).")
