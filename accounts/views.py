@@ -1,6 +1,7 @@
-"""Pages of accounts: a person's API tokens."""
+"""Pages of accounts: signing in (throttled), a person's API tokens."""
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -8,9 +9,31 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import selectors, services, throttle
 from .forms import TokenCreateForm
 from .models import ApiToken
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in, refused with 429 after too many failures per account or address."""
+
+    def post(self, request, *args, **kwargs):
+        address = throttle.client_address(request)
+        account = request.POST.get("username", "")[:150]
+        if throttle.blocked(throttle.LOGIN, address=address, account=account):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, throttle.message(throttle.LOGIN))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        throttle.count_failure(
+            throttle.LOGIN,
+            address=throttle.client_address(self.request),
+            account=self.request.POST.get("username", "")[:150],
+        )
+        return super().form_invalid(form)
 
 
 @never_cache  # the page may hold a token's only plain-text copy

@@ -1,6 +1,7 @@
 """The load check: copy a version's files into a sandbox workspace and run the probe there."""
 
 import logging
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 from sandbox import config
-from sandbox.runner import Limits, Outcome, explain_limit, run_script, workspace
+from sandbox.runner import INSIDE, Limits, Outcome, explain_limit, run_script, workspace
 
 from .models import LoadStatus, ModelVersion
 from .services import NO_MLMODEL_ERROR, artifact_storage
@@ -26,10 +27,25 @@ class LoadCheckResult:
     isolation: str = ""
 
 
+SITE_PACKAGES = re.compile(r"/\S*?/site-packages/")
+WEAK_WORKSPACE = re.compile(r"/\S*?/vetted-sandbox-[^/\s]+/(model/)?")  # without bubblewrap
+
+
+def _readable(traceback: str) -> str:
+    """The exception's own line first, then the traceback, with paths relative to the model
+    folder or to site-packages: the reader wants the error, not the sandbox's layout."""
+    text = traceback.replace(f"{INSIDE}/model/", "").replace(f"{INSIDE}/", "")
+    text = WEAK_WORKSPACE.sub("", SITE_PACKAGES.sub("site-packages/", text))
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if len(lines) < 2:
+        return text.strip()
+    return f"{lines[-1].strip()}\n\n{text.strip()}"
+
+
 def _report(report: dict, limits: Limits, isolation: str) -> LoadCheckResult:
     """The probe's answer, read defensively: the model's code could have written anything."""
     if report.get("ok") is not True:
-        error = str(report.get("error") or "The model process reported an unknown error.")
+        error = _readable(str(report.get("error") or "The model process reported an error."))
         hint = explain_limit(error, limits)
         return LoadCheckResult(
             status=LoadStatus.FAILED,

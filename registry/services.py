@@ -59,6 +59,16 @@ def _clean_tags(tags: Iterable[str]) -> list[Tag]:
     return [existing[n] for n in names]
 
 
+class ModelNameTaken(ValidationError):
+    """Names are unique across all teams (they are the API's addresses). The message is the same
+    whether or not the caller may see the model, and names no team."""
+
+    def __init__(self, name: str):
+        super().__init__(
+            f"The model name {name!r} is taken (names are unique across all teams); pick another."
+        )
+
+
 @transaction.atomic
 def create_model(
     *,
@@ -75,7 +85,7 @@ def create_model(
     if task_type not in TaskType.values:
         raise ValidationError(f"Task type must be one of: {', '.join(TaskType.values)}.")
     if RegisteredModel.objects.filter(name=name).exists():
-        raise ValidationError(f"A model named {name!r} already exists.")
+        raise ModelNameTaken(name)
     try:
         with transaction.atomic():
             model = RegisteredModel.objects.create(
@@ -87,7 +97,7 @@ def create_model(
                 updated_by=actor,
             )
     except IntegrityError:
-        raise ValidationError(f"A model named {name!r} already exists.") from None
+        raise ModelNameTaken(name) from None
     cleaned = _clean_tags(tags)
     model.tags.set(cleaned)
     _record_model(actor, "model.created", model, after=_model_fields(model, cleaned))

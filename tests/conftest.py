@@ -20,6 +20,7 @@ from accounts import services as account_services
 from accounts.models import Membership, Role, Team
 
 PASSWORD = "correct-horse-battery"
+PEOPLE = ["alice", "bob", "carol", "victor", "mallory", "root"]
 
 
 @pytest.fixture
@@ -206,6 +207,17 @@ def chromium_path():
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness is for production; tests only need passwords to match."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def no_failed_sign_ins_counted():
+    """Every test starts with no failures counted against its address (all come from
+    127.0.0.1) or its people, as a new day would."""
+    keys = [f"throttle:{kind}:address:127.0.0.1" for kind in ("login", "token")]
+    keys += [f"throttle:login:account:{name}" for name in PEOPLE]
+    caches["default"].delete_many(keys)
+    yield
+    caches["default"].delete_many(keys)
 
 
 @pytest.fixture(autouse=True)

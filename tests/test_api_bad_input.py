@@ -200,3 +200,16 @@ def test_malformed_json_bodies_get_400(api_as, alice, db):
     )
     assert response.status_code == 400
     assert error_of(response)
+
+
+def test_a_taken_name_is_refused_alike_whether_or_not_its_team_is_visible(api_as, people, teams):
+    from registry import services
+
+    services.create_model(actor=people["alice"], name="fraud-detector", team=teams["fraud"])
+    for who, team in (("mallory", "growth"), ("alice", "fraud")):
+        answer = api_as(people[who]).post(
+            "/api/v1/models/", {"name": "fraud-detector", "team": team}, format="json"
+        )
+        assert answer.status_code == 400
+        message = answer.json()["error"]["message"]
+        assert "is taken" in message and "Fraud" not in message

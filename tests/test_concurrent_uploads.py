@@ -56,3 +56,27 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_version(
 
     assert len(uuids) == 1
     assert ModelVersion.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_pushes_create_the_model_once_and_all_land_in_it(
+    needs_postgres, live_server, alice, token_for, teams
+):
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+
+    def push(i: int) -> int:
+        response = httpx.post(
+            f"{live_server.url}/api/v1/models/brand-new/versions/",
+            headers=headers,
+            data={"team": "fraud", "description": f"job {i}"},
+            files={"files": (f"w{i}.bin", b"z" * 5_000)},
+            timeout=60,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["version"]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        numbers = list(pool.map(push, range(10)))
+
+    assert sorted(numbers) == list(range(1, 11))
+    assert ModelVersion.objects.filter(model__name="brand-new").count() == 10

@@ -182,7 +182,9 @@ def test_the_worker_passes_good_models_and_fails_broken_slow_or_hungry_ones(
     assert good.prediction_shape == [3] and good.load_seconds > 0
     assert good.isolation.startswith("bubblewrap")
     assert versions["raises"].status == "failed"
-    assert "ValueError: scaler not fitted" in versions["raises"].error
+    raised = versions["raises"].error
+    assert raised.startswith("ValueError: scaler not fitted\n")  # the error first, then where
+    assert "/sandbox/" not in raised and "/tmp/" not in raised and "custom_model.py" in raised
     assert versions["sleeps"].status == "failed"
     assert "Timed out" in versions["sleeps"].error
     assert versions["hungry"].status == "failed"

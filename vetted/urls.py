@@ -4,6 +4,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.urls import include, path
 
+from accounts import views as account_views
 from sandbox import config as sandbox_config
 
 
@@ -35,7 +36,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/audit/", include("audit.api.urls")),
     path("api/v1/", include("accounts.api.urls")),

@@ -177,18 +177,30 @@ class VersionList(generics.ListAPIView):
         else:
             # The first push creates the model; if the version fails, the model is rolled back.
             with transaction.atomic():
-                model = services.create_model(
-                    actor=request.user,
-                    name=name,
-                    team=_team_for(request.user, fields["team"]),
-                    task_type=fields.get("task_type") or "other",
-                )
+                try:
+                    model = services.create_model(
+                        actor=request.user,
+                        name=name,
+                        team=_team_for(request.user, fields["team"]),
+                        task_type=fields.get("task_type") or "other",
+                    )
+                except services.ModelNameTaken:
+                    model = _created_meanwhile(request.user, name)
                 version, created = services.register_version(
                     actor=request.user, model=model, **push
                 )
         return _version_response(
             request, version, status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+def _created_meanwhile(user, name: str):
+    """Another first push created the model a moment ago: this version joins it, if the caller
+    may push there; otherwise the name is simply taken."""
+    try:
+        return get_model_for(user, name, Action.PUSH)
+    except Http404:
+        raise services.ModelNameTaken(name) from None
 
 
 class VersionDetail(APIView):

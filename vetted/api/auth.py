@@ -3,6 +3,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
+from accounts import throttle
 from accounts.access import limit_to_token
 from accounts.models import TokenScope
 from accounts.services import authenticate_token
@@ -19,8 +20,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         kind, _, value = header.partition(" ")
         if kind.lower() not in ("bearer", "token"):
             return None
+        address = throttle.client_address(request)
+        if throttle.blocked(throttle.TOKEN, address=address):
+            raise exceptions.Throttled(detail=throttle.message(throttle.TOKEN))
         token = authenticate_token(value.strip())
         if token is None:
+            throttle.count_failure(throttle.TOKEN, address=address)
             raise exceptions.AuthenticationFailed(
                 "The API token is unknown, revoked or expired. "
                 "Create a new one in Settings → API tokens."
