@@ -26,9 +26,10 @@ def with_model_relations(models: QuerySet[RegisteredModel]) -> QuerySet[Register
         "tags",
         Prefetch(
             "versions",
-            queryset=ModelVersion.objects.filter(stage__in=[Stage.STAGING, Stage.PRODUCTION]).only(
-                "id", "model_id", "number", "stage"
-            ),
+            # production before staging on every row
+            queryset=ModelVersion.objects.filter(stage__in=[Stage.STAGING, Stage.PRODUCTION])
+            .only("id", "model_id", "number", "stage")
+            .order_by("stage"),
             to_attr="staged_versions",
         ),
         Prefetch("aliases", queryset=ModelAlias.objects.select_related("version")),

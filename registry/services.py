@@ -21,7 +21,14 @@ from vetted.api import json_input
 
 from . import access, stages
 from .access import Action
-from .artifacts import StoredFile, clean_relpath, iter_archive, store_stream
+from .artifacts import (
+    SMALL_FILE_LIMIT,
+    StoredFile,
+    clean_relpath,
+    iter_archive,
+    size_label,
+    store_stream,
+)
 from .mlmodel import read_mlmodel, read_requirements
 from .models import (
     FINISHED,
@@ -262,6 +269,11 @@ def register_version(
         info = None
         requirements = lineage.requirements
         for item in stored:
+            if item.path == "MLmodel" and item.size > SMALL_FILE_LIMIT:
+                raise ValidationError(
+                    f"The MLmodel file is {size_label(item.size)}: an MLmodel is a small YAML"
+                    f" file, at most {size_label(SMALL_FILE_LIMIT)}."
+                )
             if item.path == "MLmodel" and item.content is not None:
                 info = read_mlmodel(item.content)
             if item.path == "requirements.txt" and item.content and requirements is None:

@@ -94,3 +94,17 @@ def test_compare_with_a_superscript_digit_is_not_a_500(client, alice, teams):
     services.create_model(actor=alice, name="m", team=teams["fraud"])
     client.force_login(alice)
     assert client.get("/models/m/compare/?a=%C2%B2&b=1").status_code == 200
+
+
+def test_an_mlmodel_over_1_mib_is_called_too_large_not_a_yaml_error(api_as, alice):
+    big = b"flavors: {}\n# " + b"x" * (1024 * 1024 + 10) + b"\n"
+    response = api_as(alice).post(
+        "/api/v1/models/m/versions/",
+        {"team": "fraud", "files": [SimpleUploadedFile("MLmodel", big)]},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert "small YAML file, at most 1.0 MiB" in message or "at most 1" in message
+    assert "YAML" not in message.split("small YAML")[0]
+    assert not ModelVersion.objects.exists()

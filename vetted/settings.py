@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -241,7 +242,8 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    ),
+    )
+    | {"KEY_PREFIX": env_str("CACHE_KEY_PREFIX")},
     # Rendered answers of the resolve endpoints, in each process's memory: their keys carry the
     # model's revision, so a copy can never be stale, and a hit costs no round trip.
     "resolve": {
