@@ -1,8 +1,9 @@
 """Failed sign-ins and failed token checks, counted per account and per address in the cache.
 
-Past the limit within the window, the next attempt is refused (429) before the password or
-token is even checked, with the minutes to wait. A success does not reset the address's count:
-a guesser cycling through accounts from one address is still stopped.
+Sign-in: past the limit within the window, the next attempt is refused (429) before the
+password is checked, with the minutes to wait; a success does not reset the address's count, so
+a guesser cycling through accounts from one address is still stopped. Tokens: only failures are
+counted and answered 429 past the limit, so a good token never pays for the count.
 """
 
 from dataclasses import dataclass

@@ -20,12 +20,15 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         kind, _, value = header.partition(" ")
         if kind.lower() not in ("bearer", "token"):
             return None
-        address = throttle.client_address(request)
-        if throttle.blocked(throttle.TOKEN, address=address):
-            raise exceptions.Throttled(detail=throttle.message(throttle.TOKEN))
         token = authenticate_token(value.strip())
         if token is None:
+            # Counted only on failure, so a good token costs no cache round trip; past the limit
+            # an address's wrong tokens get 429 (a token is 256 random bits: this stops probing
+            # and the load it makes, not a guess that could succeed).
+            address = throttle.client_address(request)
             throttle.count_failure(throttle.TOKEN, address=address)
+            if throttle.blocked(throttle.TOKEN, address=address):
+                raise exceptions.Throttled(detail=throttle.message(throttle.TOKEN))
             raise exceptions.AuthenticationFailed(
                 "The API token is unknown, revoked or expired. "
                 "Create a new one in Settings → API tokens."
