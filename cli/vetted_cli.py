@@ -496,6 +496,8 @@ def pull(api: Api, args: argparse.Namespace) -> int:
     else:
         where = f"models/{model}/versions/{args.version}/"
     version = api.json("GET", where)
+    for warning in version.get("warnings", []):
+        _say(f"warning: {warning}")
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     targets = [(a, _target_in(folder, a["path"])) for a in version["artifacts"]]

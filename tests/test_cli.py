@@ -350,3 +350,21 @@ def test_it_installs_as_its_own_package_needing_only_httpx():
     command = Path(sys.executable).parent / "vetted"
     shown = subprocess.run([command, "--version"], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == f"vetted {metadata.version('vetted-cli')}"
+
+
+def test_pulling_an_alias_that_points_at_an_archived_version_warns(
+    vetted_as, alice, bob, sklearn_model_dir, tmp_path
+):
+    run = vetted_as(alice)
+    for key in ("first", "second"):
+        assert push_iris(run, sklearn_model_dir, "--idempotency-key", key).returncode == 0
+    first, second = ModelVersion.objects.filter(model__name="iris").order_by("number")
+    services.set_stage(actor=bob, version=first, stage="production")
+    services.set_alias(actor=bob, version=first, alias="champion")
+    services.set_stage(actor=bob, version=second, stage="production")  # archives v1
+
+    done = vetted_as(bob, "read")("pull", "iris", "--alias", "champion", "-o", str(tmp_path / "m"))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1\n"
+    assert "warning: @champion points at version 1, which is archived" in done.stderr

@@ -173,3 +173,25 @@ def test_a_service_caller_gets_the_conflict_too(alice, bob, api_as, two_versions
     services.set_stage(actor=bob, version=ModelVersion.objects.get(number=1), stage="staging")
     with pytest.raises(stages.StageConflict):
         services.set_stage(actor=bob, version=stale, stage="production")
+
+
+def test_an_alias_left_on_an_archived_version_is_flagged_in_the_api_and_the_page(
+    api_as, bob, client, two_versions
+):
+    devops = api_as(bob)
+    assert move(devops, 1, "production").status_code == 200
+    devops.put("/api/v1/models/iris/aliases/champion", {"version": 1}, format="json")
+    resolved = devops.get("/api/v1/models/iris/aliases/champion").json()
+    assert resolved["warnings"] == []
+    assert move(devops, 2, "production").status_code == 200  # v1 is archived now
+
+    resolved = devops.get("/api/v1/models/iris/aliases/champion").json()
+    assert resolved["version"] == 1
+    assert resolved["warnings"] == [
+        "@champion points at version 1, which is archived: apps that resolve @champion get a"
+        " version no longer in staging or production."
+    ]
+    assert devops.get("/api/v1/models/iris/versions/2/").json()["warnings"] == []
+    client.force_login(bob)
+    page = client.get("/models/iris/").content.decode()
+    assert 'title="Apps resolving @champion get an archived version">archived</span>' in page

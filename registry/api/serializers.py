@@ -87,6 +87,16 @@ class ArtifactSerializer(serializers.Serializer):
 
 # Declared field by field, not introspected from the model: the API answers every push with it,
 # and a ModelSerializer would rebuild its fields from the model each time.
+def archived_alias_warnings(version) -> list[str]:
+    if version.stage != Stage.ARCHIVED:
+        return []
+    return [
+        f"@{alias.name} points at version {version.number}, which is archived: apps that resolve"
+        f" @{alias.name} get a version no longer in staging or production."
+        for alias in version.aliases.all()
+    ]
+
+
 class LoadCheckSerializer(serializers.Serializer):
     """One attempt at loading the version; a version shows its latest as `load_check`."""
 
@@ -120,11 +130,16 @@ class VersionSerializer(serializers.Serializer):
     signature = serializers.JSONField(allow_null=True)
     mlflow_version = serializers.CharField(max_length=50)
     load_check = LoadCheckSerializer(source="latest_load_check", allow_null=True)
+    warnings = serializers.SerializerMethodField()
     artifacts = ArtifactSerializer(many=True)
     url = serializers.SerializerMethodField()
 
     def get_aliases(self, obj) -> list[str]:
         return [a.name for a in obj.aliases.all()]
+
+    def get_warnings(self, obj) -> list[str]:
+        """What a caller should know before running this version (empty: nothing)."""
+        return archived_alias_warnings(obj)
 
     def get_lineage(self, obj) -> dict[str, str]:
         return {
