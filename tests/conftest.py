@@ -165,6 +165,17 @@ def copy_model_dir(tmp_path, sklearn_model_dir):
     return make
 
 
+def database_url() -> str:
+    """The test database, for a server or worker started as its own process."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    return (
+        f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
+
+
 def need(what: str, available: bool) -> None:
     """Skip a test whose real server is not configured; in CI (VETTED_REQUIRE_SERVICES) fail."""
     if available:

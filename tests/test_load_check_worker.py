@@ -18,10 +18,9 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from registry.models import Artifact, LoadCheck, ModelVersion
-from tests.conftest import processes_with, pyfunc_model_dir, tar_gz_of
+from tests.conftest import database_url, processes_with, pyfunc_model_dir, tar_gz_of
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_SECRET = f"worker-secret-{uuid.uuid4().hex}"
@@ -30,14 +29,6 @@ import json, os
 def found(**seen):
     raise ValueError("FOUND " + json.dumps(seen))
 """
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    return (
-        f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-    )
 
 
 class Worker:

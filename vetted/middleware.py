@@ -28,6 +28,36 @@ def refuse_nul_bytes(get_response):
     return middleware
 
 
+LENGTH_REQUIRED_MESSAGE = (
+    "Send the body with a Content-Length header: a body sent with Transfer-Encoding: chunked is"
+    " not read here. HTTP clients send the length when the body is a file or bytes, not a stream."
+)
+
+
+def refuse_chunked_bodies(get_response):
+    """A body without a Content-Length (`Transfer-Encoding: chunked`) is a 411 here.
+
+    Django reads a request's body up to its Content-Length, so such a body would be read as
+    empty: an upload would arrive with no files. gunicorn passes the header on (it refuses one
+    that comes with a Content-Length), and so do Django's own server and test client.
+    """
+
+    def middleware(request):
+        if "HTTP_TRANSFER_ENCODING" not in request.META:
+            return get_response(request)
+        if request.path.startswith("/api/"):
+            error = {
+                "status": 411,
+                "code": "length_required",
+                "message": LENGTH_REQUIRED_MESSAGE,
+                "detail": {},
+            }
+            return JsonResponse({"error": error}, status=411)
+        return HttpResponse(LENGTH_REQUIRED_MESSAGE, status=411, content_type="text/plain")
+
+    return middleware
+
+
 logger = logging.getLogger("vetted.requests")
 
 API_MESSAGES = {

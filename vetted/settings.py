@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "vetted.middleware.request_id_and_api_errors",
     "django.middleware.security.SecurityMiddleware",
     "vetted.middleware.refuse_nul_bytes",
+    "vetted.middleware.refuse_chunked_bodies",
     "audit.middleware.record_request_origin",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
