@@ -300,23 +300,26 @@ class Vetted(Target):
         return results
 
     def register_metadata(self) -> dict:
+        # A version holds at least one file: the lineage travels with a one-byte file.
         return self.load(
-            lambda c, n: c.post("/api/v1/models/bench-meta/versions/", vetted_lineage(n)),
+            lambda c, n: self.post_file(c, "bench-meta", vetted_form(n), b"w"),
             expect=201,
         )
 
     def register_1mib(self) -> dict:
         return self.load(
-            lambda c, n: self.post_one_mib(c, vetted_form(n)),
+            lambda c, n: self.post_file(c, "bench-files", vetted_form(n), self.one_mib),
             expect=201,
         )
 
-    def post_one_mib(self, client: LeanClient, fields: dict[str, str]) -> Answer:
+    def post_file(
+        self, client: LeanClient, model: str, fields: dict[str, str], content: bytes
+    ) -> Answer:
         head, tail, content_type = multipart_envelope(fields, "files", "model.bin")
         return client.request(
             "POST",
-            "/api/v1/models/bench-files/versions/",
-            head + self.one_mib + tail,
+            f"/api/v1/models/{model}/versions/",
+            head + content + tail,
             **{"Content-Type": content_type},
         )
 

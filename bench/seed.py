@@ -5,6 +5,7 @@ prints them as JSON; `catalog` bulk-inserts 1,000 models with 20,000 versions fo
 page latencies. Run with the bench environment (DATABASE_URL …) set by bench/run.sh.
 """
 
+import io
 import json
 import os
 import sys
@@ -66,7 +67,7 @@ def make_account() -> dict:
         actor=user,
         model=resolve,
         lineage=services.Lineage(git_commit="ab" * 20, metrics={"auc": 0.91}),
-        upload=services.Upload(),
+        upload=services.Upload(files=[("model.pkl", io.BytesIO(b"bench weights"))]),
     )
     services.set_stage(actor=user, version=version, stage=Stage.PRODUCTION)
     services.set_alias(actor=user, version=version, alias="champion")

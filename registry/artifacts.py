@@ -5,23 +5,32 @@ Everything here reads in fixed-size chunks, so a 1 GB model costs the same memor
 
 import base64
 import hashlib
+import os
 import posixpath
+import shutil
 import tarfile
+import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from lzma import LZMAError
+from typing import IO, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage
 
+from vetted.api.errors import UploadTooLarge
+
 CHUNK_BYTES = 1024 * 1024
 MAX_PATH_LENGTH = 400
 # Files whose content the registry reads itself (metadata, not model weights).
 SMALL_FILES_KEPT = {"MLmodel", "requirements.txt"}
 SMALL_FILE_LIMIT = 1024 * 1024
+# Below this unpacked total an archive's compression ratio is not checked: it can do no harm.
+RATIO_CHECKED_ABOVE = 64 * 1024 * 1024
 
 
 def size_label(size: int) -> str:
@@ -39,6 +48,12 @@ def size_label(size: int) -> str:
 MAX_SEGMENT_BYTES = 255
 
 
+def too_large() -> UploadTooLarge:
+    return UploadTooLarge(
+        f"The upload is larger than the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
+    )
+
+
 def clean_relpath(raw: str) -> str:
     """A normalised relative path, or ValidationError for anything that could leave its folder."""
     if not raw or len(raw) > MAX_PATH_LENGTH:
@@ -48,7 +63,9 @@ def clean_relpath(raw: str) -> str:
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise ValidationError(f"File name {raw!r} is absolute; use a path relative to the model.")
     parts = [p for p in raw.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." for p in parts):
+    if not parts:
+        raise ValidationError(f"File name {raw!r} names no file: give the file a name.")
+    if any(p == ".." for p in parts):
         raise ValidationError(f"File name {raw!r} points outside the model folder.")
     for part in parts:  # filesystems count a name's bytes, not its characters
         if len(part.encode()) > MAX_SEGMENT_BYTES:
@@ -56,6 +73,12 @@ def clean_relpath(raw: str) -> str:
                 f"File name {raw[:80]!r}: each part of a path is at most {MAX_SEGMENT_BYTES} bytes."
             )
     return posixpath.join(*parts)
+
+
+class Readable(Protocol):
+    """What a file is stored from: anything read in chunks (an upload, an archive member)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 class _HashingReader:
@@ -72,7 +95,7 @@ class _HashingReader:
     def seekable(self) -> bool:
         return False
 
-    def __init__(self, stream: IO[bytes], keep: bool, limit: int):
+    def __init__(self, stream: Readable, keep: bool, limit: int):
         self.stream = stream
         self.sha256 = hashlib.sha256()
         self.size = 0
@@ -83,8 +106,7 @@ class _HashingReader:
         data = self.stream.read(CHUNK_BYTES if n is None or n < 0 else n)
         self.size += len(data)
         if self.size > self.limit:
-            limit = size_label(settings.MAX_UPLOAD_BYTES)
-            raise ValidationError(f"The upload is larger than the limit of {limit}.")
+            raise too_large()
         self.sha256.update(data)
         if self.kept is not None and len(self.kept) <= SMALL_FILE_LIMIT:
             self.kept.extend(data)
@@ -101,7 +123,7 @@ class StoredFile:
 
 
 def store_stream(
-    storage: Storage, prefix: str, relpath: str, stream: IO[bytes], limit: int
+    storage: Storage, prefix: str, relpath: str, stream: Readable, limit: int
 ) -> StoredFile:
     """Save one file under `prefix`, hashing it on the way unless the upload handler already did."""
     intended = f"{prefix}/{relpath}"
@@ -130,9 +152,7 @@ def store_stream(
 
 def _store_hashed_upload(storage: Storage, intended: str, relpath: str, upload, limit: int):
     if upload.size > limit:
-        raise ValidationError(
-            f"The upload is larger than the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
-        )
+        raise too_large()
     content = None
     if relpath in SMALL_FILES_KEPT and upload.size <= SMALL_FILE_LIMIT:
         upload.seek(0)
@@ -145,6 +165,39 @@ def _store_hashed_upload(storage: Storage, intended: str, relpath: str, upload, 
     )
 
 
+VERSIONS_FOLDER = "versions"
+
+
+def version_folder(version_uuid: uuid.UUID) -> str:
+    """Where a version's files are stored: named by the version's uuid, so a folder belongs to a
+    committed version exactly when a version row has its name."""
+    return f"{VERSIONS_FOLDER}/{version_uuid}"
+
+
+def folder_files(storage: Storage, folder: str) -> list[str]:
+    """The storage name of every file under `folder`, at any depth; none if it does not exist."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    names = [f"{folder}/{name}" for name in files]
+    for sub in folders:
+        names += folder_files(storage, f"{folder}/{sub}")
+    return names
+
+
+def delete_folder(storage: Storage, folder: str) -> None:
+    """Delete `folder` and everything in it, empty subfolders included on local storage (on an
+    object store a folder is only its objects' common prefix)."""
+    try:
+        root = storage.path(folder)
+    except NotImplementedError:
+        for name in folder_files(storage, folder):
+            storage.delete(name)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _strip_common_folder(names: list[str]) -> list[str]:
     """`model/MLmodel, model/x` → `MLmodel, x`: archives of a folder unpack to its contents."""
     firsts = {n.split("/", 1)[0] for n in names}
@@ -154,13 +207,16 @@ def _strip_common_folder(names: list[str]) -> list[str]:
 
 
 def iter_archive(
-    upload: IO[bytes], filename: str, max_files: int
-) -> Iterator[tuple[str, IO[bytes]]]:
+    upload: IO[bytes], filename: str, max_files: int, limit: int
+) -> Iterator[tuple[str, Readable]]:
     """(relative path, stream) for each regular file of a tar(.gz) or zip upload.
 
-    Links, devices and paths that escape the folder are refused before anything is yielded.
+    Links, devices, paths that escape the folder, and archives whose members declare more than
+    `limit` bytes or far more than the archive's own size (a bomb) are refused before anything
+    is yielded. Declared sizes can lie: whoever reads the streams still counts what they give.
     """
     lowered = filename.lower()
+    archive_size = _size_of(upload)
     if lowered.endswith(".zip"):
         try:
             archive = zipfile.ZipFile(upload)
@@ -171,42 +227,94 @@ def iter_archive(
             mode = (info.external_attr >> 16) & 0o170000
             if mode and mode != 0o100000:
                 raise ValidationError(f"Archive member {info.filename!r} is not a regular file.")
+        _check_unpacked_size(filename, sum(i.file_size for i in infos), archive_size, limit)
         names = _checked_names([i.filename for i in infos], max_files)
         for info, name in zip(infos, names, strict=True):
             with archive.open(info) as zip_member:
-                yield name, zip_member
+                yield name, _ArchiveMember(zip_member, filename)
         return
     if lowered.endswith((".tar.gz", ".tgz", ".tar")):
-        try:
-            archive_tar = tarfile.open(fileobj=upload, mode="r:*")
-            members = archive_tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise ValidationError(f"{filename} is not a readable tar archive: {exc}") from None
-        files: list[tarfile.TarInfo] = []
-        for member in members:
+        files = _tar_files(upload, filename, max_files, archive_size, limit)
+        names = _checked_names([m.name for m, _ in files], max_files)
+        for (info_tar, archive_tar), name in zip(files, names, strict=True):
+            stream = archive_tar.extractfile(info_tar)
+            assert stream is not None  # regular files always have one
+            yield name, _ArchiveMember(stream, filename)
+        return
+    raise ValidationError(f"{filename}: upload a .tar.gz, .tgz, .tar or .zip archive.")
+
+
+# What reading a damaged archive raises, from the archive modules or their decompressors.
+ARCHIVE_ERRORS = (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error, LZMAError)
+
+
+def _tar_files(
+    upload: IO[bytes], filename: str, max_files: int, archive_size: int, limit: int
+) -> list[tuple[tarfile.TarInfo, tarfile.TarFile]]:
+    """The regular files of a tar, header by header: a bomb is refused as soon as its headers
+    declare too much, before the rest of it is even decompressed."""
+    files: list[tuple[tarfile.TarInfo, tarfile.TarFile]] = []
+    declared = 0
+    try:
+        archive = tarfile.open(fileobj=upload, mode="r:*")
+        while (member := archive.next()) is not None:
             if member.isdir():
                 continue
             if not member.isfile():
                 raise ValidationError(
                     f"Archive member {member.name!r} is a link or device; only files are accepted."
                 )
-            files.append(member)
-        names = _checked_names([m.name for m in files], max_files)
-        for info_tar, name in zip(files, names, strict=True):
-            stream = archive_tar.extractfile(info_tar)
-            assert stream is not None  # regular files always have one
-            yield name, stream
-        return
-    raise ValidationError(f"{filename}: upload a .tar.gz, .tgz, .tar or .zip archive.")
+            files.append((member, archive))
+            declared += member.size
+            _check_unpacked_size(filename, declared, archive_size, limit)
+            if len(files) > max_files:
+                break  # _checked_names says so
+    except ARCHIVE_ERRORS as exc:
+        raise ValidationError(f"{filename} is not a readable tar archive: {exc}") from None
+    return files
+
+
+def _check_unpacked_size(filename: str, declared: int, archive_size: int, limit: int) -> None:
+    if declared > limit:
+        raise UploadTooLarge(
+            f"{filename} unpacks to at least {size_label(declared)}: the upload is larger than"
+            f" the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
+        )
+    ratio = settings.MAX_ARCHIVE_RATIO
+    if declared > RATIO_CHECKED_ABOVE and declared > ratio * archive_size:
+        raise UploadTooLarge(
+            f"{filename} unpacks to at least {size_label(declared)} from"
+            f" {size_label(archive_size)}: more than {ratio} times its own size, as a zip bomb"
+            " would. Send the files themselves, or an archive that compresses them less."
+        )
+
+
+def _size_of(stream: IO[bytes]) -> int:
+    position = stream.tell()
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(position)
+    return size
+
+
+class _ArchiveMember:
+    """One member's stream; a damaged archive found while reading it is a 400, not a crash."""
+
+    def __init__(self, stream: IO[bytes], archive_name: str):
+        self.stream = stream
+        self.archive_name = archive_name
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.stream.read(n)
+        except ARCHIVE_ERRORS as exc:
+            raise ValidationError(f"{self.archive_name} is damaged: {exc}") from None
 
 
 def _checked_names(raw_names: list[str], max_files: int) -> list[str]:
     if not raw_names:
         raise ValidationError("The archive holds no files.")
     if len(raw_names) > max_files:
-        raise ValidationError(
-            f"The archive holds {len(raw_names)} files; the limit is {max_files}."
-        )
+        raise ValidationError(f"The archive holds more than the limit of {max_files} files.")
     names = _strip_common_folder([clean_relpath(n) for n in raw_names])
     if len(set(names)) != len(names):
         raise ValidationError("The archive holds the same file name twice.")

@@ -23,11 +23,14 @@ from . import access, stages
 from .access import Action
 from .artifacts import (
     SMALL_FILE_LIMIT,
+    Readable,
     StoredFile,
     clean_relpath,
+    delete_folder,
     iter_archive,
     size_label,
     store_stream,
+    version_folder,
 )
 from .mlmodel import read_mlmodel, read_requirements
 from .models import (
@@ -247,9 +250,10 @@ def register_version(
 ) -> tuple[ModelVersion, bool]:
     """Store the files, then number and save the version; (version, created).
 
-    Files go to a fresh folder first; if anything after that fails, the folder is deleted, so a
-    failed upload leaves neither a version nor a file. The number is taken under a row lock on
-    the model, so concurrent uploads get 1, 2, 3 … with no gap or duplicate.
+    Files go first to a folder named by the new version's uuid; if anything after that fails,
+    the folder is deleted, so a failed upload leaves neither a version nor a file. The number
+    is taken under a row lock on the model, so concurrent uploads get 1, 2, 3 … with no gap or
+    duplicate.
     """
     if not access.can(actor, Action.PUSH, model):
         raise PermissionDenied("Your role does not allow pushing versions of this model.")
@@ -260,10 +264,16 @@ def register_version(
         if existing:
             return existing, False
     _check_lineage(lineage)
+    if not upload.files and upload.archive is None:
+        raise ValidationError(
+            "The upload holds no files: send the model's files (files, with paths) or one"
+            " archive. A file named '', '.' or '..' has no name to store it under and is dropped"
+            " on arrival."
+        )
 
     storage = artifact_storage()
-    folder = f"versions/{uuid.uuid4()}"
-    stored: list[StoredFile] = []
+    version_uuid = uuid.uuid4()
+    folder = version_folder(version_uuid)
     try:
         stored = _store_upload(storage, folder, upload)
         info = None
@@ -281,6 +291,7 @@ def register_version(
         version = _save_version(
             actor=actor,
             model=model,
+            version_uuid=version_uuid,
             lineage=lineage,
             requirements=requirements or [],
             info=info,
@@ -289,12 +300,10 @@ def register_version(
             idempotency_key=idempotency_key,
         )
     except BaseException:
-        for item in stored:
-            storage.delete(item.storage_name)
+        delete_folder(storage, folder)
         raise
     if version is None:  # lost an idempotency race: the other request's version stands
-        for item in stored:
-            storage.delete(item.storage_name)
+        delete_folder(storage, folder)
         return ModelVersion.objects.get(model=model, idempotency_key=idempotency_key), False
     return version, True
 
@@ -304,24 +313,21 @@ def _store_upload(storage, folder: str, upload: Upload) -> list[StoredFile]:
     stored: list[StoredFile] = []
     seen: set[str] = set()
 
-    def add(path: str, stream: IO[bytes]) -> None:
+    def add(path: str, stream: Readable) -> None:
         if path in seen:
             raise ValidationError(f"The file {path!r} was sent twice.")
         seen.add(path)
         remaining = limit - sum(s.size for s in stored)
         stored.append(store_stream(storage, folder, path, stream, remaining))
 
-    try:
-        for raw_path, stream in upload.files:
-            add(clean_relpath(raw_path), stream)
-        if upload.archive is not None:
-            name, stream = upload.archive
-            for path, member in iter_archive(stream, name, settings.DATA_UPLOAD_MAX_NUMBER_FILES):
-                add(path, member)
-    except BaseException:
-        for item in stored:
-            storage.delete(item.storage_name)
-        raise
+    for raw_path, stream in upload.files:
+        add(clean_relpath(raw_path), stream)
+    if upload.archive is not None:
+        name, stream = upload.archive
+        remaining = limit - sum(s.size for s in stored)
+        max_files = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        for path, member in iter_archive(stream, name, max_files, remaining):
+            add(path, member)
     return stored
 
 
@@ -329,6 +335,7 @@ def _save_version(
     *,
     actor,
     model,
+    version_uuid: uuid.UUID,
     lineage: Lineage,
     requirements,
     info,
@@ -340,6 +347,7 @@ def _save_version(
         with transaction.atomic():
             number = _take_version_number(model, actor)
             version = ModelVersion.objects.create(
+                uuid=version_uuid,
                 model=model,
                 number=number,
                 description=lineage.description,

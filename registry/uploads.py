@@ -8,20 +8,12 @@ from typing import IO
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
-from vetted.api.errors import UploadTooLarge
-
-from .artifacts import size_label
+from .artifacts import too_large
 
 # A writer that hears nothing for this long belongs to a request that died mid-file: it stops.
 WRITER_PATIENCE_SECONDS = 300
 # Chunks waiting for the writer at most (1 MiB each): bounds the memory of a fast client.
 WRITER_QUEUE_CHUNKS = 8
-
-
-def _too_large() -> UploadTooLarge:
-    return UploadTooLarge(
-        f"The upload is larger than the limit of {size_label(settings.MAX_UPLOAD_BYTES)}."
-    )
 
 
 class _HashingWriter(threading.Thread):
@@ -81,7 +73,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length and content_length > settings.MAX_UPLOAD_BYTES:
-            raise _too_large()
+            raise too_large()
         self.received = 0
 
     def new_file(self, *args, **kwargs):
@@ -93,7 +85,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         self.received += len(raw_data)
         if self.received > settings.MAX_UPLOAD_BYTES:
             self.writer.stop()
-            raise _too_large()
+            raise too_large()
         self.writer.put(raw_data)
         return None
 

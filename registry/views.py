@@ -308,6 +308,8 @@ def _version_push(request, model):
             version, _ = services.register_version(
                 actor=request.user, model=model, lineage=lineage, upload=upload
             )
+        except UploadTooLarge as error:  # an archive that unpacks past the limit
+            return _render_push(request, model, form, status=413, upload_error=str(error))
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import caches
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
@@ -144,6 +145,11 @@ def processes_with(marker: str) -> list[str]:
         except OSError:
             continue
     return found
+
+
+def a_model_file(content: bytes = b"weights") -> SimpleUploadedFile:
+    """A small file to push: a version holds at least one."""
+    return SimpleUploadedFile("model.pkl", content)
 
 
 def tar_gz_of(folder: Path) -> bytes:

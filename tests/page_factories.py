@@ -18,8 +18,8 @@ def registered_model(actor, team, name="fraud-detector", **fields):
     return services.create_model(actor=actor, name=name, team=team, **fields)
 
 
-def pushed_version(actor, model, files=(), **lineage):
-    """A version registered as CI would; `files` are (path, bytes) pairs, none by default."""
+def pushed_version(actor, model, files=(("model.pkl", b"weights"),), **lineage):
+    """A version registered as CI would; `files` are (path, bytes) pairs, one by default."""
     upload = services.Upload(files=[(path, io.BytesIO(content)) for path, content in files])
     version, _ = services.register_version(
         actor=actor, model=model, lineage=services.Lineage(**lineage), upload=upload

@@ -3,18 +3,22 @@
 import io
 import json
 import os
+import struct
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry.models import Artifact, ModelVersion, RegisteredModel
+from tests.conftest import a_model_file
 
 
-def stored_files() -> set[str]:
-    root = os.path.join(os.environ["VETTED_VAR_DIR"], "artifacts")
-    return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
+def stored_files() -> set[Path]:
+    """Every file and folder in artifact storage, but the one all versions' folders are in."""
+    root = Path(os.environ["VETTED_VAR_DIR"]) / "artifacts"
+    return set(root.rglob("*")) - {root / "versions"}
 
 
 @pytest.fixture
@@ -131,14 +135,113 @@ def test_uploads_over_the_size_limit_get_413_and_nothing_is_kept(
     assert "limit" in error_of(response)
 
 
-def test_an_archive_that_unpacks_past_the_limit_is_refused(
-    api_as, alice, settings, nothing_left_behind
+MIB = 1024 * 1024
+
+
+def zeros_zip(path, size: int) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("zeros.bin", "w") as member:
+            for _ in range(size // MIB):
+                member.write(bytes(MIB))
+
+
+def zeros_tar_gz(path, size: int) -> None:
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("zeros.bin")
+        info.size = size
+        archive.addfile(info, io.BufferedReader(io.BytesIO(bytes(size))))
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory):
+    """A zip and a tar.gz of 128 MiB of zeros: about 128 KB each."""
+    folder = tmp_path_factory.mktemp("bombs")
+    zeros_zip(folder / "bomb.zip", 128 * MIB)
+    zeros_tar_gz(folder / "bomb.tar.gz", 128 * MIB)
+    return folder
+
+
+def upload_temp_files(settings) -> list[str]:
+    return os.listdir(settings.FILE_UPLOAD_TEMP_DIR)
+
+
+@pytest.mark.parametrize("name", ["bomb.zip", "bomb.tar.gz"])
+def test_an_archive_declaring_more_than_the_limit_gets_413_before_it_is_unpacked(
+    api_as, alice, settings, nothing_left_behind, bombs, name
 ):
+    settings.MAX_UPLOAD_BYTES = 100 * MIB
+    spooled_before = upload_temp_files(settings)
+    archive = SimpleUploadedFile(name, (bombs / name).read_bytes())
+    response = push(api_as(alice), archive=archive)
+    assert response.status_code == 413, response.json()
+    assert error_of(response) == (
+        f"{name} unpacks to at least 128.0 MiB: the upload is larger than the limit of 100.0 MiB."
+    )
+    assert upload_temp_files(settings) == spooled_before
+
+
+@pytest.mark.parametrize("name", ["bomb.zip", "bomb.tar.gz"])
+def test_an_archive_that_unpacks_to_far_more_than_its_size_gets_413(
+    api_as, alice, nothing_left_behind, bombs, name
+):
+    archive = SimpleUploadedFile(name, (bombs / name).read_bytes())
+    response = push(api_as(alice), archive=archive)  # 128 MiB is well under the 2 GiB limit
+    assert response.status_code == 413, response.json()
+    assert "more than 100 times its own size, as a zip bomb would" in error_of(response)
+
+
+def test_a_zip_that_understates_its_sizes_is_refused_as_damaged(api_as, alice, nothing_left_behind):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.bin", bytes(MIB))
+    lying = bytearray(buffer.getvalue())  # both headers say the member holds 10 bytes
+    struct.pack_into("<I", lying, lying.find(b"PK\x03\x04") + 22, 10)
+    struct.pack_into("<I", lying, lying.rfind(b"PK\x01\x02") + 24, 10)
+    response = push(api_as(alice), archive=SimpleUploadedFile("m.zip", bytes(lying)))
+    assert response.status_code == 400, response.json()
+    assert "m.zip is damaged" in error_of(response)
+
+
+def test_loose_files_and_an_archive_share_one_limit(api_as, alice, settings, nothing_left_behind):
     settings.MAX_UPLOAD_BYTES = 100_000
-    bomb = tar_with([regular("zeros.bin", b"\0" * 400_000)])  # compresses to ~1 KB
-    response = push(api_as(alice), archive=SimpleUploadedFile("m.tar.gz", bomb))
+    archive = tar_with([regular("zeros.bin", bytes(60_000))])
+    loose = SimpleUploadedFile("weights.bin", os.urandom(50_000))
+    response = push(api_as(alice), files=[loose], archive=SimpleUploadedFile("m.tar.gz", archive))
+    assert response.status_code == 413
+    assert "larger than the limit of 97.7 KiB" in error_of(response)
+
+
+@pytest.mark.parametrize("format", ["json", "multipart"])
+def test_an_upload_without_files_is_refused_and_makes_no_version(
+    api_as, alice, nothing_left_behind, format
+):
+    response = api_as(alice).post("/api/v1/models/m/versions/", {"team": "fraud"}, format=format)
     assert response.status_code == 400
-    assert "limit" in error_of(response)
+    assert "The upload holds no files" in error_of(response)
+
+
+@pytest.mark.parametrize("filename", ["..", "."])
+def test_an_upload_whose_only_file_has_no_name_is_refused(
+    api_as, alice, nothing_left_behind, filename
+):
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="team"\r\n\r\nfraud\r\n'
+        f'--b\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\nweights\r\n--b--\r\n"
+    )
+    response = api_as(alice).post(
+        "/api/v1/models/m/versions/", body.encode(), content_type="multipart/form-data; boundary=b"
+    )
+    assert response.status_code == 400
+    assert "The upload holds no files" in error_of(response)
+    assert "'..' has no name to store it under" in error_of(response)
+
+
+def test_a_path_of_only_dots_and_slashes_is_refused(api_as, alice, nothing_left_behind):
+    files = [SimpleUploadedFile("weights.bin", b"w")]
+    response = push(api_as(alice), files=files, paths=["./"])
+    assert response.status_code == 400
+    assert error_of(response) == "File name './' names no file: give the file a name."
 
 
 @pytest.mark.parametrize("name", ["../evil", "has space", "-dash-first", "a" * 101, "é"])
@@ -173,7 +276,7 @@ def test_unknown_ids_get_404_with_a_message(api_as, alice, db):
     ],
 )
 def test_a_nul_byte_in_the_address_is_a_400_not_a_database_error(client, api_as, alice, url):
-    api_as(alice).post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json")
+    push(api_as(alice), files=[a_model_file()])
     client.force_login(alice)
     response = (api_as(alice) if url.startswith("/api/") else client).get(url)
     assert response.status_code == 400
@@ -188,7 +291,7 @@ def test_pushing_to_an_unknown_model_without_a_team_says_how_to_create_it(api_as
 
 
 def test_an_unknown_stage_is_refused(api_as, alice, bob):
-    api_as(alice).post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json")
+    push(api_as(alice), files=[a_model_file()])
     response = api_as(bob).post("/api/v1/models/m/versions/1/stage/", {"stage": "prod"})
     assert response.status_code == 400
     assert "stage" in error_of(response)

@@ -5,14 +5,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry.models import ModelVersion
 from registry.tasks import run_load_check
-from tests.conftest import tar_gz_of
+from tests.conftest import a_model_file, tar_gz_of
 
 
 @pytest.fixture
 def three_versions(api_as, alice):
     client = api_as(alice)
     for _ in range(3):
-        response = client.post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json")
+        response = client.post(
+            "/api/v1/models/m/versions/",
+            {"team": "fraud", "files": [a_model_file()]},
+            format="multipart",
+        )
         assert response.status_code == 201
 
 

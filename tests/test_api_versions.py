@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from registry import services
 from registry.models import ModelVersion, RegisteredModel
-from tests.conftest import tar_gz_of
+from tests.conftest import a_model_file, tar_gz_of
 
 COMMIT = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c"
 
@@ -36,6 +36,11 @@ def push_archive(client, folder: Path, model="iris", headers=None, **fields):
     return client.post(
         f"/api/v1/models/{model}/versions/", data, format="multipart", headers=headers or {}
     )
+
+
+def push_one_file(client, model="m"):
+    data = {"team": "fraud", "files": [a_model_file()]}
+    return client.post(f"/api/v1/models/{model}/versions/", data, format="multipart")
 
 
 def sha256_of(path: Path) -> str:
@@ -113,10 +118,7 @@ def test_an_app_resolves_production_and_downloads_identical_files(
 def test_promoting_archives_the_previous_production_version(api_as, alice, bob):
     client = api_as(alice)
     for _ in range(2):
-        assert (
-            client.post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json").status_code
-            == 201
-        )
+        assert push_one_file(client).status_code == 201
     devops = api_as(bob)
     devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
     devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "production"})
@@ -128,7 +130,7 @@ def test_promoting_archives_the_previous_production_version(api_as, alice, bob):
 
 
 def test_aliases_point_at_versions_and_resolve(api_as, alice, bob):
-    api_as(alice).post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json")
+    push_one_file(api_as(alice))
     devops = api_as(bob)
 
     assert (
@@ -155,12 +157,7 @@ def test_a_retried_upload_with_the_same_idempotency_key_returns_the_same_version
 
 def test_version_numbers_grow_without_gaps(api_as, alice):
     client = api_as(alice)
-    numbers = [
-        client.post("/api/v1/models/m/versions/", {"team": "fraud"}, format="json").json()[
-            "version"
-        ]
-        for _ in range(3)
-    ]
+    numbers = [push_one_file(client).json()["version"] for _ in range(3)]
     assert numbers == [1, 2, 3]
 
 
@@ -220,7 +217,7 @@ def test_files_are_listed_by_path_in_code_point_order_whatever_the_database_coll
 
 def test_a_push_is_answered_as_stored_with_the_same_queries_for_1_or_20_files(api_as, alice):
     client = api_as(alice)
-    client.post("/api/v1/models/m/versions/", {"team": "fraud"}, format="multipart")
+    push_one_file(client)
 
     def push(count: int):
         files = [SimpleUploadedFile(f"part-{i}.bin", os.urandom(64)) for i in range(count)]
@@ -242,7 +239,7 @@ def test_models_list_filters_by_name_team_tag_and_stage(api_as, alice, bob, peop
     for name, tags in [("fraud-a", ["tabular"]), ("fraud-b", ["nlp"])]:
         services.create_model(actor=alice, name=name, team=teams["fraud"], tags=tags)
     services.create_model(actor=people["mallory"], name="growth-a", team=teams["growth"])
-    api_as(alice).post("/api/v1/models/fraud-b/versions/", {}, format="json")
+    push_one_file(api_as(alice), "fraud-b")
     api_as(bob).post("/api/v1/models/fraud-b/versions/1/stage/", {"stage": "staging"})
     client = api_as(people["carol"], "read")
 

@@ -1,9 +1,11 @@
 """Twenty CI jobs push to one model at once: PostgreSQL hands out 1..20, no gap, no duplicate."""
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from django.core.files.storage import storages
 
 from registry import services
 from registry.models import ModelVersion
@@ -40,6 +42,8 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_version(
 ):
     services.create_model(actor=alice, name="retry", team=teams["fraud"])
     headers = {"Authorization": f"Bearer {token_for(alice)}", "Idempotency-Key": "job-7"}
+    folders = storages["artifacts"].path("versions")
+    folders_before = set(os.listdir(folders)) if os.path.isdir(folders) else set()
 
     def push(_: int) -> str:
         response = httpx.post(
@@ -56,6 +60,7 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_version(
 
     assert len(uuids) == 1
     assert ModelVersion.objects.count() == 1
+    assert set(os.listdir(folders)) - folders_before == uuids  # the losers' folders are gone
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,5 +1,8 @@
 """The version page, its load check block, and registering a version from the browser."""
 
+import io
+import tarfile
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -250,4 +253,28 @@ def test_the_push_form_refuses_an_upload_over_the_size_limit(client, alice, mode
     response = client.post(push_url(model), {"files": [file("big.bin", b"x" * 5000)]})
     assert response.status_code == 413
     assert "larger than the limit" in response.content.decode()
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_push_form_refuses_an_upload_without_files(client, alice, model):
+    client.force_login(alice)
+    response = client.post(push_url(model), {"description": "only words"})
+    assert response.status_code == 400
+    assert "The upload holds no files" in response.content.decode()
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_push_form_refuses_an_archive_that_unpacks_past_the_limit(
+    client, alice, model, settings
+):
+    settings.MAX_UPLOAD_BYTES = 100_000
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("zeros.bin")
+        info.size = 1_000_000
+        archive.addfile(info, io.BytesIO(bytes(info.size)))
+    client.force_login(alice)
+    response = client.post(push_url(model), {"archive": file("m.tar.gz", buffer.getvalue())})
+    assert response.status_code == 413
+    assert "m.tar.gz unpacks to at least 976.6 KiB" in response.content.decode()
     assert not ModelVersion.objects.exists()

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from .conftest import a_model_file
 from .page_factories import pushed_version, registered_model
 
 ALLOWED, FORBIDDEN, HIDDEN, LOGIN = "allowed", "forbidden", "hidden", "login"
@@ -47,7 +48,7 @@ def through_the_page(client, action):
         return client.get(reverse("registry:model_detail", args=[NAME]))
     if action == "push version":
         url = reverse("registry:version_push", args=[NAME])
-        return client.post(url, {"description": "from the page"})
+        return client.post(url, {"description": "from the page", "files": [a_model_file()]})
     if action == "edit model":
         url = reverse("registry:model_edit", args=[NAME])
         return client.post(url, {"description": "edited on the page", "task_type": "other"})
@@ -61,7 +62,8 @@ def through_the_api(api, action):
     if action == "view model":
         return api.get(model)
     if action == "push version":
-        return api.post(f"{model}versions/", {"description": "from the API"}, format="multipart")
+        data = {"description": "from the API", "files": [a_model_file()]}
+        return api.post(f"{model}versions/", data, format="multipart")
     if action == "edit model":
         return api.patch(model, {"description": "edited by the API"}, format="json")
     if action == "change stage":

@@ -19,6 +19,7 @@ from accounts.models import ApiToken
 from registry import services
 from registry.models import LoadCheck, ModelAlias, ModelVersion, RegisteredModel
 
+from .conftest import a_model_file
 from .page_factories import pushed_version, registered_model
 
 ALLOWED, FORBIDDEN, HIDDEN, LOGIN = "allowed", "forbidden", "hidden", "login"
@@ -47,8 +48,9 @@ class Case:
     method: str
     path: str
     expect: dict[str, str]
-    data: dict | None = None
+    data: dict | Callable[[], dict] | None = None  # a callable makes files afresh: read once
     api: bool = False
+    format: str = "json"
     effect: Callable[[], bool] | None = None  # True once the write has happened
 
 
@@ -120,8 +122,9 @@ MATRIX: dict[str, list[Case]] = {
             "post",
             f"{M}/versions/",
             PUSHERS,
-            {"description": "pushed in the matrix"},
+            lambda: {"description": "pushed in the matrix", "files": [a_model_file()]},
             api=True,
+            format="multipart",
             effect=lambda: ModelVersion.objects.filter(number=2).exists(),
         ),
     ],
@@ -184,7 +187,7 @@ MATRIX: dict[str, list[Case]] = {
             "post",
             f"{P}/versions/new/",
             PUSHERS,
-            {"description": "pushed in the matrix"},
+            lambda: {"description": "pushed in the matrix", "files": [a_model_file()]},
             effect=lambda: ModelVersion.objects.filter(number=2).exists(),
         ),
     ],
@@ -289,15 +292,16 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
     services.set_alias(actor=alice, version=version, alias="champion")
     token, _ = account_services.create_token(user=alice, name="alices", scopes=["read"])
     path = case.path.format(token=token.pk)
+    data = case.data() if callable(case.data) else case.data
 
     if case.api:
         caller = APIClient() if who == "anonymous" else api_as(people[who])
-        kwargs = {"format": "json"} if case.data is not None else {}
-        response = getattr(caller, case.method)(path, case.data, **kwargs)
+        kwargs = {"format": case.format} if case.data is not None else {}
+        response = getattr(caller, case.method)(path, data, **kwargs)
     else:
         if who != "anonymous":
             client.force_login(people[who])
-        response = getattr(client, case.method)(path, case.data or {})
+        response = getattr(client, case.method)(path, data or {})
 
     expected = case.expect[who]
     assert decision_of(response, case.api) == expected, response.content[:300]

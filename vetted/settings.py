@@ -194,6 +194,9 @@ WHITENOISE_USE_FINDERS = True
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("MAX_UPLOAD_FILES", 1000)
+# An archive may unpack to at most this many times its own size (past 64 MiB): a zip bomb is
+# refused before it is unpacked. Model weights rarely compress better than 10:1.
+MAX_ARCHIVE_RATIO = env_int("MAX_ARCHIVE_RATIO", 100)
 # Beside the artifacts by default, so a finished upload is renamed into place, not copied.
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "upload-tmp"))
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

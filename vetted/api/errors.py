@@ -8,8 +8,8 @@ from rest_framework.views import exception_handler
 
 
 class UploadTooLarge(Exception):
-    """A request body past the size an app accepts; pages answer 413 with a form, the API with
-    JSON. Raised by upload handlers, which run before any view."""
+    """An upload past the size an app accepts; pages answer 413 with a form, the API with JSON.
+    Raised by upload handlers, which run before any view, and by unpacking an archive."""
 
 
 class Conflict(Exception):
