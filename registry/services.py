@@ -1,10 +1,16 @@
 """Every write to the registry: one function per state change, called by pages, API and tasks."""
 
+import logging
 import math
+import os
+import shutil
+import stat
+import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import IO
 
 from django.conf import settings
@@ -12,21 +18,25 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
 from accounts.models import ApiToken, Team
 from audit.services import record
+from sandbox.runner import WORKSPACE_PREFIX
 from vetted.api import json_input
 
 from . import access, stages
 from .access import Action
 from .artifacts import (
     SMALL_FILE_LIMIT,
+    VERSIONS_FOLDER,
     Readable,
     StoredFile,
     clean_relpath,
     delete_folder,
+    folder_files,
     iter_archive,
     size_label,
     store_stream,
@@ -251,7 +261,8 @@ def register_version(
     """Store the files, then number and save the version; (version, created).
 
     Files go first to a folder named by the new version's uuid; if anything after that fails,
-    the folder is deleted, so a failed upload leaves neither a version nor a file. The number
+    the folder is deleted, so a failed upload leaves neither a version nor a file (a process
+    killed meanwhile leaves a folder no version names: sweep_debris() removes it). The number
     is taken under a row lock on the model, so concurrent uploads get 1, 2, 3 … with no gap or
     duplicate.
     """
@@ -753,3 +764,109 @@ def give_up_on_load_check(*, check_id: int) -> LoadCheck | None:
     if not ended:
         return None
     return retry_load_check(version=check.version, reason="the worker running it went away")
+
+
+# --- Debris ---------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+# The names Django gives the temporary files it spools uploads to.
+UPLOAD_TEMP_FILES = "tmp*.upload*"
+
+
+@dataclass
+class SweptDebris:
+    upload_files: int = 0
+    workspaces: int = 0
+    version_folders: int = 0
+    bytes: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.upload_files} upload temporary files, {self.workspaces} load-check"
+            f" workspaces and {self.version_folders} version folders no version names"
+            f" ({size_label(self.bytes)})"
+        )
+
+
+def sweep_debris() -> SweptDebris:
+    """Delete what killed uploads and load checks leave behind once it is older than
+    DEBRIS_GRACE_HOURS: upload temporary files, this machine's load-check workspaces, and
+    folders in artifact storage that no version names.
+
+    Nothing still in use is deleted: an upload or a check under way keeps writing its files and
+    ends long before the grace period does, so whatever it uses is younger than that.
+    """
+    before = timezone.now() - timedelta(hours=settings.DEBRIS_GRACE_HOURS)
+    swept = SweptDebris()
+    for path in Path(settings.FILE_UPLOAD_TEMP_DIR).glob(UPLOAD_TEMP_FILES):
+        size = _delete_if_untouched(path, before)
+        if size is not None:
+            swept.upload_files += 1
+            swept.bytes += size
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKSPACE_PREFIX}*"):
+        size = _delete_if_untouched(path, before)
+        if size is not None:
+            swept.workspaces += 1
+            swept.bytes += size
+    storage = artifact_storage()
+    try:
+        folders = storage.listdir(VERSIONS_FOLDER)[0]
+    except FileNotFoundError:  # nothing stored yet
+        folders = []
+    for name in _folders_without_version(folders):
+        folder = f"{VERSIONS_FOLDER}/{name}"
+        files = folder_files(storage, folder)
+        # An empty folder exists only on local storage, where it has a time of its own.
+        changed = [storage.get_modified_time(f) for f in files or [folder]]
+        if max(changed) < before:
+            swept.bytes += sum(storage.size(f) for f in files)
+            delete_folder(storage, folder)
+            swept.version_folders += 1
+    logger.info("Swept debris older than %d hours: %s.", settings.DEBRIS_GRACE_HOURS, swept)
+    return swept
+
+
+def _delete_if_untouched(path: Path, before: datetime) -> int | None:
+    """Delete a file or folder nothing in which changed since `before`: the bytes it held, or
+    None when it is kept (or was gone already)."""
+    stats = []
+    try:
+        stats.append(path.lstat())
+        for folder, subfolders, files in os.walk(path):
+            stats += [os.lstat(os.path.join(folder, name)) for name in subfolders + files]
+    except FileNotFoundError:  # its request or check finished meanwhile and removed it
+        return None
+    if max(s.st_mtime for s in stats) >= before.timestamp():
+        return None
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+    return sum(s.st_size for s in stats if stat.S_ISREG(s.st_mode))
+
+
+def _folders_without_version(names: list[str]) -> list[str]:
+    """Of these folders under versions/, those that hold no version's files. A folder is named
+    by its version's uuid; one stored before that was so is found by its files' names."""
+    uuids = []
+    for name in names:
+        try:
+            uuids.append(uuid.UUID(name))
+        except ValueError:
+            continue
+    found = ModelVersion.objects.filter(uuid__in=uuids).values_list("uuid", flat=True)
+    named = {str(version_uuid) for version_uuid in found}
+    older = [name for name in names if name not in named]
+    in_folder = Substr("storage_name", len(VERSIONS_FOLDER) + 2)
+    folder_of_file = Substr(in_folder, 1, StrIndex(in_folder, Value("/")) - 1)
+    for start in range(0, len(older), 1000):
+        named.update(
+            Artifact.objects.filter(storage_name__startswith=f"{VERSIONS_FOLDER}/")
+            .annotate(folder=folder_of_file)
+            .filter(folder__in=older[start : start + 1000])
+            .order_by()
+            .values_list("folder", flat=True)
+            .distinct()
+        )
+    return [name for name in names if name not in named]

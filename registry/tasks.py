@@ -65,3 +65,10 @@ def requeue_stalled_load_checks() -> int:
     for check_id in lost:
         run_load_check.delay(check_id)
     return len(lost) + len(abandoned)
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=900)
+def sweep_debris() -> int:
+    """Beat's cleaner: what killed uploads and checks left behind, past the grace period."""
+    swept = services.sweep_debris()
+    return swept.upload_files + swept.workspaces + swept.version_folders

@@ -81,6 +81,11 @@ class Isolation:
         return self.kind != "unavailable"
 
 
+# Workspaces are made in the system's temporary folder under this prefix; one left by a killed
+# worker is deleted later by the registry's sweep_debris().
+WORKSPACE_PREFIX = "vetted-sandbox-"
+
+
 class Workspace:
     """A private folder for one run: the caller copies the model into `model_dir`."""
 
@@ -96,7 +101,7 @@ class Workspace:
 @contextmanager
 def workspace() -> Iterator[Workspace]:
     # 0711: other users may pass through (weak isolation as 65534) but cannot list it.
-    root = Path(tempfile.mkdtemp(prefix="vetted-sandbox-"))
+    root = Path(tempfile.mkdtemp(prefix=WORKSPACE_PREFIX))
     root.chmod(0o711)
     try:
         yield Workspace(root)

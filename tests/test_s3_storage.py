@@ -5,12 +5,16 @@ import hashlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from io import StringIO
 
 import boto3
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from registry.models import ModelVersion
 from registry.tasks import run_load_check
@@ -129,3 +133,20 @@ def test_a_refused_upload_leaves_nothing_in_the_bucket(api_as, alice, bucket):
     assert response.status_code == 400
     assert stored_keys(bucket) == set()
     assert ModelVersion.objects.count() == 0
+
+
+def test_the_sweep_keeps_a_versions_objects_and_a_young_orphans(
+    api_as, alice, bucket, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # sweep no one else's workspaces
+    data = {"team": "fraud", "files": [SimpleUploadedFile("w.bin", b"weights")]}
+    response = api_as(alice).post("/api/v1/models/m/versions/", data, format="multipart")
+    assert response.status_code == 201
+    bucket.put_object(Key=f"versions/{uuid.uuid4()}/w.bin", Body=b"an upload under way")
+    keys = stored_keys(bucket)
+    out = StringIO()
+
+    call_command("sweep_debris", stdout=out)
+
+    assert "and 0 version folders no version names" in out.getvalue()
+    assert stored_keys(bucket) == keys and len(keys) == 2

@@ -200,6 +200,14 @@ MAX_ARCHIVE_RATIO = env_int("MAX_ARCHIVE_RATIO", 100)
 # Beside the artifacts by default, so a finished upload is renamed into place, not copied.
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "upload-tmp"))
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# What a killed upload or load check leaves (temporary files, workspaces, folders no version names)
+# is deleted once this old: long after any live request or check has finished with it.
+DEBRIS_GRACE_HOURS = env_int("DEBRIS_GRACE_HOURS", 6)
+if DEBRIS_GRACE_HOURS < 1:
+    raise ImproperlyConfigured(
+        "DEBRIS_GRACE_HOURS must be at least 1: a shorter wait could delete the files of an"
+        " upload or a load check still under way"
+    )
 
 # Load check: untrusted model code runs in the sandbox (sandbox/runner.py) under these limits.
 LOAD_CHECK_TIMEOUT_SECONDS = env_int("LOAD_CHECK_TIMEOUT_SECONDS", 120)
@@ -239,6 +247,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.requeue_stalled_load_checks",
         "schedule": 300.0,
     },
+    "sweep-debris": {"task": "registry.tasks.sweep_debris", "schedule": 3600.0},
 }
 
 CACHES = {
