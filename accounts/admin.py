@@ -34,7 +34,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["revoked_at", "team"]
     search_fields = ["name", "prefix", "user__username"]
     list_select_related = ["user", "team"]
-    fields = [
+    fields = readonly_fields = (
         "name",
         "user",
         "team",
@@ -44,8 +44,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "expires_at",
         "last_used_at",
         "revoked_at",
-    ]
-    readonly_fields = fields
+    )
     actions = ["revoke"]
 
     def has_add_permission(self, request):
