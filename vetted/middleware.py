@@ -87,7 +87,8 @@ def own_404_page(get_response):
     debug page: `make run` runs with DEBUG, and what a person meets there is what they meet in
     production. Without DEBUG, Django renders the same template already; /api/ answers JSON.
 
-    Innermost in MIDDLEWARE, so the headers of the outer ones (CSP, frames) still apply.
+    Innermost in MIDDLEWARE, so the outer ones (security headers, request id) treat it as any
+    answer.
     """
 
     def middleware(request):
