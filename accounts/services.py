@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cache
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -123,7 +123,15 @@ def authenticate_token(plain: str) -> ApiToken | None:
 
 
 @transaction.atomic
-def revoke_token(*, user: User, token_id: int) -> None:
+def revoke_token(*, user: User, token_id: int, actor: User | None = None) -> None:
+    """Revoke `user`'s token; revoking it again changes nothing.
+
+    `actor` is who does it when that is not the owner: an administrator, who needs the
+    permission to change tokens. The audit log names the actor.
+    """
+    actor = actor or user
+    if actor != user and not actor.has_perm("accounts.change_apitoken"):
+        raise PermissionDenied("Only an administrator may revoke another person's token.")
     now = timezone.now()
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at=None).update(
         revoked_at=now
@@ -134,7 +142,7 @@ def revoke_token(*, user: User, token_id: int) -> None:
         return
     token = ApiToken.objects.get(pk=token_id)
     record(
-        actor=user,
+        actor=actor,
         verb="token.revoked",
         object_type="token",
         object_id=token.pk,

@@ -196,6 +196,38 @@ def update_model(
     return model
 
 
+@transaction.atomic
+def delete_model(*, actor: User, model: RegisteredModel) -> None:
+    """Delete a model with its versions, aliases and load checks, recorded in the audit log.
+
+    Its files leave artifact storage only once the deletion has committed: a rollback keeps
+    both. Only an administrator (Django's delete permission on models) may do it.
+    """
+    if not actor.has_perm("registry.delete_registeredmodel"):
+        raise PermissionDenied("Only an administrator may delete a model.")
+    artifacts = Artifact.objects.filter(version__model=model)
+    files = list(artifacts.values_list("storage_name", flat=True))
+    _record_model(
+        actor,
+        "model.deleted",
+        model,
+        before={
+            **_model_fields(model, model.tags.all()),
+            "versions": model.versions.count(),
+            "files": len(files),
+            "bytes": sum(artifacts.values_list("size", flat=True)),
+        },
+    )
+    model.delete()
+    transaction.on_commit(lambda: _delete_stored_files(files))
+
+
+def _delete_stored_files(storage_names: list[str]) -> None:
+    storage = artifact_storage()
+    for name in storage_names:
+        storage.delete(name)
+
+
 # --- Versions -------------------------------------------------------------------------------
 
 

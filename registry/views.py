@@ -190,8 +190,20 @@ def version_detail(request, name, number):
         "stage_choices": Stage.choices,
         "earlier_checks": selectors.earlier_load_checks(version),
         "may_push": access.can(request.user, Action.PUSH, version.model),
+        **_how_to_use(request, version),
     }
     return render(request, "registry/version_detail.html", context)
+
+
+def _how_to_use(request, version) -> dict:
+    """The `vetted pull` command and the API address that fetch exactly this version, for this
+    server as the browser reached it (the same host the API's download links use)."""
+    name, number = version.model.name, version.number
+    server = request.build_absolute_uri("/").rstrip("/")
+    return {
+        "pull_command": f"vetted --url {server} pull {name} --version {number} -o {name}-v{number}",
+        "api_url": request.build_absolute_uri(reverse("api:version", args=[name, number])),
+    }
 
 
 @login_required

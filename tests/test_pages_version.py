@@ -1,7 +1,15 @@
 """The version page, its load check block, and registering a version from the browser."""
 
+import hashlib
+import html as html_text
 import io
+import os
+import re
+import shlex
+import subprocess
+import sys
 import tarfile
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -74,10 +82,59 @@ def test_it_lists_files_with_sizes_checksums_and_download_links(client, alice, v
     mlmodel = version.artifacts.get(path="MLmodel")
     download = reverse("api:artifact", args=[version.model.name, version.number, "MLmodel"])
     assert f'href="{download}"' in html
-    assert mlmodel.sha256[:16] in html
+    assert f'<code class="hash">{mlmodel.sha256}</code>' in html  # whole, not only on hover
     assert "bytes" in html or "KB" in html
     response = client.get(download)
     assert response.status_code == 200 and response["X-Checksum-SHA256"] == mlmodel.sha256
+
+
+def test_it_shows_the_whole_commit_and_training_data_checksum(client, alice, version):
+    client.force_login(alice)
+    html = client.get(url(version)).content.decode()
+    assert f'<code class="hash">{COMMIT}</code>' in html
+    assert f'<code class="hash">{DATA_SHA}</code>' in html
+
+
+def test_it_shows_how_to_fetch_exactly_this_version_with_copy_buttons(client, alice, version):
+    client.force_login(alice)
+    html = client.get(url(version)).content.decode()
+    pull = "vetted --url http://testserver pull fraud-detector --version 1 -o fraud-detector-v1"
+    assert f'id="pull-command" aria-labelledby="pull-label">{pull}</pre>' in html
+    api = "http://testserver/api/v1/models/fraud-detector/versions/1/"
+    assert f'id="api-url" aria-labelledby="api-label">{api}</pre>' in html
+    assert (
+        '<button type="button" class="button button--small js-only" data-copy-from="pull-command">'
+        in html
+    )
+    assert client.get(api).json()["version"] == 1
+
+
+def test_its_pull_command_downloads_this_version_with_the_cli(
+    client, alice, version, live_server, token_for, tmp_path
+):
+    """The command as shown, run in a shell as someone would paste it, against a live server."""
+    client.force_login(alice)
+    page = client.get(url(version), headers={"host": urlsplit(live_server.url).netloc})
+    shown = re.search(r'<pre [^>]*id="pull-command"[^>]*>(.*?)</pre>', page.content.decode())
+    command = shlex.split(html_text.unescape(shown.group(1)))
+    assert command[0] == "vetted"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VETTED_")}
+    env["VETTED_TOKEN"] = token_for(alice, "read")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "vetted_cli", *command[1:]],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1\n"
+    folder = tmp_path / "fraud-detector-v1"
+    for artifact in version.artifacts.all():
+        assert hashlib.sha256((folder / artifact.path).read_bytes()).hexdigest() == artifact.sha256
 
 
 def test_it_links_no_repository_that_is_not_a_web_url(client, alice, model):

@@ -1,9 +1,12 @@
-"""Requests refused before any view sees them, and the errors of /api/ kept in its shape."""
+"""Requests refused before any view sees them, the errors of /api/ kept in its shape, and the
+project's own 404 page for pages in every mode."""
 
 import logging
 import uuid
 
-from django.http import HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 
 NUL_MESSAGE = "The address contains a NUL byte (%00), which no name or filter in Vetted can hold."
 
@@ -107,3 +110,21 @@ def _api_error(request, status: int) -> JsonResponse:
     response = JsonResponse({"error": body}, status=status)
     response["X-Request-ID"] = request.id
     return response
+
+
+def own_404_page(get_response):
+    """Under DEBUG, a page that is not found shows the project's 404 page, not Django's yellow
+    debug page: `make run` runs with DEBUG, and what a person meets there is what they meet in
+    production. Without DEBUG, Django renders the same template already; /api/ answers JSON.
+
+    Innermost in MIDDLEWARE, so the outer ones (security headers, request id) treat it as any
+    answer.
+    """
+
+    def middleware(request):
+        response = get_response(request)
+        if settings.DEBUG and response.status_code == 404 and not request.path.startswith("/api/"):
+            return page_not_found(request, Http404())
+        return response
+
+    return middleware

@@ -11,18 +11,29 @@
     }
   });
 
-  // <button data-copy-from="input-id">: copy that input's value.
+  // <button data-copy-from="id">: copy that element's text (an input's value), and say so.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-from]");
-    if (!button) return;
-    var input = document.getElementById(button.getAttribute("data-copy-from"));
-    input.select();
-    if (navigator.clipboard) {
-      navigator.clipboard.writeText(input.value).then(function () {
-        button.textContent = "Copied";
-      });
+    if (!button || button.textContent === "Copied") return;
+    var source = document.getElementById(button.getAttribute("data-copy-from"));
+    var isInput = source.tagName === "INPUT";
+    if (isInput) {
+      source.select();
     } else {
-      button.textContent = document.execCommand("copy") ? "Copied" : "Press Ctrl+C";
+      window.getSelection().selectAllChildren(source);
+    }
+    var label = button.innerHTML;
+    var show = function (text) {  // until the button loses focus, ready to copy again
+      button.textContent = text;
+      button.addEventListener("blur", function () { button.innerHTML = label; }, { once: true });
+    };
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(isInput ? source.value : source.textContent).then(
+        function () { show("Copied"); },
+        function () { show("Press Ctrl+C"); }
+      );
+    } else {
+      show(document.execCommand("copy") ? "Copied" : "Press Ctrl+C");
     }
   });
 })();
