@@ -207,6 +207,7 @@ def delete_model(*, actor: User, model: RegisteredModel) -> None:
         raise PermissionDenied("Only an administrator may delete a model.")
     artifacts = Artifact.objects.filter(version__model=model)
     files = list(artifacts.values_list("storage_name", flat=True))
+    folders = [version_folder(u) for u in model.versions.values_list("uuid", flat=True)]
     _record_model(
         actor,
         "model.deleted",
@@ -219,13 +220,17 @@ def delete_model(*, actor: User, model: RegisteredModel) -> None:
         },
     )
     model.delete()
-    transaction.on_commit(lambda: _delete_stored_files(files))
+    transaction.on_commit(lambda: _delete_stored_files(files, folders))
 
 
-def _delete_stored_files(storage_names: list[str]) -> None:
+def _delete_stored_files(storage_names: list[str], folders: list[str]) -> None:
+    """Each file by its name (versions stored before folders were named by uuid), then each
+    version's folder whole, so no empty folder is left on local storage."""
     storage = artifact_storage()
     for name in storage_names:
         storage.delete(name)
+    for folder in folders:
+        delete_folder(storage, folder)
 
 
 # --- Versions -------------------------------------------------------------------------------

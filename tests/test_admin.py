@@ -111,6 +111,7 @@ def test_an_administrator_deletes_a_model_with_its_files_and_the_audit_log_says_
     client, root, model, django_capture_on_commit_callbacks
 ):
     stored = list(Artifact.objects.values_list("storage_name", flat=True))
+    uuids = list(model.versions.values_list("uuid", flat=True))
     storage = storages["artifacts"]
     assert len(stored) == 3 and all(storage.exists(name) for name in stored)
     client.force_login(root)
@@ -122,6 +123,8 @@ def test_an_administrator_deletes_a_model_with_its_files_and_the_audit_log_says_
     assert response.status_code == 302
     assert not RegisteredModel.objects.exists() and not ModelVersion.objects.exists()
     assert not any(storage.exists(name) for name in stored)
+    left = set(storage.listdir("versions")[0])
+    assert not left & {str(uuid) for uuid in uuids}, "no empty version folder is left behind"
     event = AuditEvent.objects.get(verb="model.deleted")
     assert (event.actor_name, event.object_name, event.team_slug) == ("root", model.name, "fraud")
     assert event.before["versions"] == 2 and event.before["files"] == 3
