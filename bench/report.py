@@ -378,7 +378,8 @@ def peer_table(folder: Path, load: dict) -> str:
         best = check["nodelay"] and check["workers"] == chosen
         rows.append(
             [
-                f"MLflow, {check['workers']} workers" + (" (**used**)" if best else ""),
+                f"MLflow, {check['workers']} worker{'s' if check['workers'] > 1 else ''}"
+                + (" (**used**)" if best else ""),
                 "yes" if check["nodelay"] else "no",
                 f"{connection['health']['p50_ms']:.1f} ms",
                 f"{connection['resolve']['p50_ms']:.1f} ms",
@@ -460,6 +461,22 @@ def sandbox_table(sandbox: dict) -> str:
     return _markdown(["Load check, whole", f"Median of {rounds}", "Best"], rows)
 
 
+def machine_load(load: dict) -> str:
+    """How busy the machine was over all tests: the sentence under the run's first line."""
+    tests = [test for one_round in load.get("rounds", []) for test in one_round["tests"].values()]
+    if not tests:
+        return ""
+    averages = [t["load_average"] for t in tests]
+    others = [t["other_cores"] for t in tests]
+    return (
+        f"Load on the machine during the tests: 1-minute load average {min(averages):.1f} to "
+        f"{max(averages):.1f} as they began; other work (besides the servers, PostgreSQL and the "
+        f"load generator) took a median of {statistics.median(others):.2f} of the "
+        f"{os.cpu_count()} cores ({min(others):.2f} to {max(others):.2f}); steal at most "
+        f"{max(t['cpu_steal'] for t in tests):.1%}."
+    )
+
+
 def tables(folder: Path) -> str:
     load = _load(folder, "load")
     settings = load.get("settings", {})
@@ -474,6 +491,7 @@ def tables(folder: Path) -> str:
         f"at concurrency {settings.get('concurrency', '?')} after a "
         f"{settings.get('warmup_seconds', '?')} s warm-up"
         + (f"; `make bench` took {runtime // 60} min {runtime % 60} s." if runtime else "."),
+        machine_load(load),
         "#### Targets: medians of rounds, ratios paired within each round (range in brackets)",
         targets_table(folder, load),
         "#### Every comparison",
