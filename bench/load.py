@@ -5,7 +5,7 @@ MLflow what `MlflowClient` and `log_model(registered_model_name=…)` send. The 
 in rounds, who goes first alternating from round to round, so a ratio can be paired within a
 round. Every test records how busy the machine was and how much of that was other work.
 
-    load.py wait URL                 until URL answers (60 s at most)
+    load.py wait URL                 until URL answers (180 s at most)
     load.py make-file PATH BYTES     random file, made once, with PATH.sha256 beside it
     load.py peer-check --mlflow URL --mlflow-pid PID --workers N --nodelay yes|no --out …
     load.py run --vetted URL … [--mlflow URL …] --big-file … --out …
@@ -669,7 +669,7 @@ def peer_check(peer: MLflow) -> dict:
 # --- Commands -------------------------------------------------------------------------------
 
 
-def wait_for(url: str, timeout: float = 60.0) -> None:
+def wait_for(url: str, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -69,7 +69,7 @@ step() { printf '\n== %s\n' "$*" >&2; }
 
 started_at=$(date +%s)
 mkdir -p "$RESULTS" "$LOGS"
-rm -f "$RESULTS"/*.json
+rm -f "$RESULTS"/*.json "$RESULTS"/runtime-seconds "$RESULTS"/tables.md
 pg_isready -q -h $PG_HOST -p 5432 || { echo "PostgreSQL is not answering on $PG_HOST:5432" >&2; exit 1; }
 redis-cli -u "$REDIS_DB_URL" ping >/dev/null || { echo "Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }
 
