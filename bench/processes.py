@@ -108,49 +108,48 @@ def _all_cores_jiffies() -> list[int]:
         return [int(v) for v in f.readline().split()[1:]]
 
 
-def _machine_cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all cores since boot."""
-    values = _all_cores_jiffies()
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
+def own_cpu_seconds() -> float:
+    """CPU used so far by this process, all its threads (the load generator's own cost)."""
+    times = os.times()
+    return times.user + times.system
 
 
-class StolenTime:
-    """The share of CPU time the hypervisor gave to other guests while the block ran.
+class MachineLoad:
+    """How busy the machine was while the block ran, and how much of that was other work.
 
-    Work inside this VM shows in `machine_busy`; work in other VMs on the same host shows only
-    here, as steal, and slows both servers unevenly.
+    `measured` are the process trees under test (servers, PostgreSQL) and this process; the
+    rest of the machine's busy CPU is other work sharing the cores (other developers' tests),
+    reported in cores. Steal is time the hypervisor gave to other guests, which no process here
+    sees. The 1-minute load average is read as the block starts.
     """
 
-    def __enter__(self):
-        self.before = _all_cores_jiffies()
-        self.share = 0.0
+    def __init__(self, measured: list[int]):
+        self.measured = measured
+
+    def _measured_cpu(self) -> float:
+        return cpu_seconds([p for root in self.measured for p in descendants(root)])
+
+    def __enter__(self) -> "MachineLoad":
+        with open("/proc/loadavg") as f:
+            self.load_average = float(f.read().split()[0])
+        self._jiffies = _all_cores_jiffies()
+        self._measured_before = self._measured_cpu() + own_cpu_seconds()
+        self._started = time.monotonic()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
+        seconds = time.monotonic() - self._started
         after = _all_cores_jiffies()
-        total = sum(after) - sum(self.before)
-        self.share = (after[7] - self.before[7]) / max(total, 1)
-
-
-def machine_busy(seconds: float = 1.0) -> float:
-    """The share of all cores busy over `seconds`, whoever keeps them busy."""
-    busy_before, total_before = _machine_cpu_ticks()
-    time.sleep(seconds)
-    busy_after, total_after = _machine_cpu_ticks()
-    return (busy_after - busy_before) / max(total_after - total_before, 1)
-
-
-def wait_for_quiet_machine(*, busy_below: float = 0.15, timeout: float = 8.0) -> float:
-    """Other work on a shared machine skews a run: wait (bounded) until it has stopped.
-
-    Returns the busy share seen last, which the report prints next to the numbers.
-    """
-    deadline = time.monotonic() + timeout
-    busy = machine_busy()
-    while busy >= busy_below and time.monotonic() < deadline:
-        busy = machine_busy()
-    return busy
+        delta = [a - b for a, b in zip(after, self._jiffies, strict=True)]
+        idle = delta[3] + delta[4]  # idle + iowait
+        busy = (sum(delta) - idle - delta[7]) / CLOCK_TICKS
+        measured = self._measured_cpu() + own_cpu_seconds() - self._measured_before
+        self.summary = {
+            "load_average": self.load_average,
+            "busy_cores": round(busy / seconds, 2),
+            "other_cores": round(max(busy - measured, 0.0) / seconds, 2),
+            "cpu_steal": round(delta[7] / max(sum(delta), 1), 3),
+        }
 
 
 def wait_until_idle(roots: list[int], *, settle: float = 3.0, timeout: float = 60.0) -> float:

@@ -1,15 +1,68 @@
-"""Prints the `make bench` table from the JSON files in bench/results/, with ratios to MLflow."""
+"""The `make bench` figures as markdown tables, pasted into docs/benchmarks.md as they are.
+
+    report.py tables [bench/results]         every table, from the JSON files of one run
+    report.py best-workers [bench/results]   MLflow's best worker count among those tried
+
+Rates are medians over rounds. A ratio is taken within each round (both servers met the same
+background load there) and the median and range of those per-round ratios are shown.
+"""
 
 import json
+import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
 MB = 1_000_000
 UPLOAD_RSS_LIMIT = 200 * MB
+
+# (label, Vetted's test, MLflow's test); the first of each kind is the headline of its target.
+COMPARISONS = [
+    (
+        "Register, 16 models (MLflow: `log_model` shape)",
+        "push_spread",
+        "register_log_model",
+    ),
+    (
+        "Register, 16 models (MLflow: `MlflowClient` shape, run id)",
+        "push_spread",
+        "register_client",
+    ),
+    ("Register, 16 models (MLflow: bare name + source)", "push_spread", "register_bare"),
+    (
+        "Register, all to one model (contention)",
+        "push_one_model",
+        "register_log_model_one_model",
+    ),
+    ("Resolve by alias, cached", "resolve_alias", "resolve_alias"),
+    ("Resolve by stage, cached (MLflow: alias)", "resolve_stage", "resolve_alias"),
+    ("Resolve by alias, without the cache", "resolve_alias_uncached", "resolve_alias"),
+    ("Upload 1 GiB (MiB/s)", "upload", "upload"),
+]
+TARGETS = [
+    ("Registration (`log_model` shape, 16 models)", "push_spread", "register_log_model", 1.5),
+    ("Resolve by alias (cached)", "resolve_alias", "resolve_alias", 2.0),
+    ("Upload 1 GiB", "upload", "upload", 1.5),
+]
+TEST_NAMES = {
+    "vetted/push_spread": "Vetted: `vetted push` of a 16 KiB file, 16 models",
+    "vetted/push_one_model": "Vetted: `vetted push`, one model",
+    "vetted/resolve_alias": "Vetted: resolve by alias",
+    "vetted/resolve_stage": "Vetted: resolve by stage",
+    "vetted/resolve_alias_uncached": "Vetted: resolve by alias, no answer cache",
+    "mlflow/register_log_model": "MLflow: create version, `log_model` shape, 16 models",
+    "mlflow/register_client": "MLflow: create version, `MlflowClient` shape, 16 models",
+    "mlflow/register_bare": "MLflow: create version, name + source, 16 models",
+    "mlflow/register_log_model_one_model": "MLflow: create version, `log_model` shape, one model",
+    "mlflow/resolve_alias": "MLflow: alias lookup",
+    "vetted/upload": "Vetted: upload 1 GiB (MiB/s)",
+    "mlflow/upload": "MLflow: upload 1 GiB (MiB/s)",
+}
 
 
 def _load(folder: Path, name: str) -> dict:
@@ -24,6 +77,12 @@ def _command_output(*command: str) -> str:
         return "?"
 
 
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def machine() -> str:
     cpu = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -35,188 +94,429 @@ def machine() -> str:
 
 
 def versions() -> str:
-    ours = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("django", "gunicorn", "celery", "httpx")
-    )
-    peer = sorted(Path("bench/.venv-peer/lib").glob("python*/site-packages/mlflow-*.dist-info"))
-    mlflow = peer[0].name.removeprefix("mlflow-").removesuffix(".dist-info") if peer else "absent"
+    ours = ", ".join(f"{name} {metadata.version(name)}" for name in ("django", "gunicorn"))
+    peer = sorted(Path("bench/.venv-peer/lib").glob("python*/site-packages/*.dist-info"))
+    found = {
+        path.name.removesuffix(".dist-info").rpartition("-")[0]: path.name.removesuffix(
+            ".dist-info"
+        ).rpartition("-")[2]
+        for path in peer
+    }
     postgres = _command_output(
         "psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"
     )
     redis = _command_output("redis-cli", "INFO", "server").partition("redis_version:")[2].split()
     return (
-        f"Python {platform.python_version()}, {ours}; MLflow {mlflow}; "
+        f"Python {platform.python_version()}, {ours}; MLflow {found.get('mlflow', 'absent')} "
+        f"on uvicorn {found.get('uvicorn', '?')}; "
         f"PostgreSQL {postgres.split()[0] if postgres else '?'}; Redis {redis[0] if redis else '?'}"
     )
 
 
-def _rate(result: dict | None) -> str:
+def _value(result: dict | None) -> float | None:
     if not result:
+        return None
+    if "mib_per_s" in result:
+        return result["mib_per_s"] if result.get("status") in (200, 201) else None
+    return result.get("per_second")
+
+
+def _series(load: dict, key: str) -> list[float | None]:
+    return [_value(r["tests"].get(key)) for r in load.get("rounds", [])]
+
+
+def _spread(values: list[float | None], unit: str = "", digits: int = 0) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
         return "—"
-    text = f"{result['per_second']:.1f}/s"
-    return text + (f" ({result['errors']} errors)" if result.get("errors") else "")
+    middle = statistics.median(known)
+    if len(known) == 1:
+        return f"{middle:.{digits}f}{unit}"
+    return f"{middle:.{digits}f}{unit} ({min(known):.{digits}f}–{max(known):.{digits}f})"
 
 
-def _cpu(result: dict | None) -> str:
-    if not result:
-        return ""
-    return (
-        f"{result['server_cpu_ms_per_request']:.1f} + {result['postgres_cpu_ms_per_request']:.1f}"
-        " ms"
-    )
+def paired_ratios(load: dict, ours: str, theirs: str) -> list[float]:
+    """Vetted / MLflow within each round where both ran."""
+    ratios = []
+    for mine, peers in zip(_series(load, ours), _series(load, theirs), strict=True):
+        if mine and peers:
+            ratios.append(mine / peers)
+    return ratios
 
 
-def _latency(result: dict | None) -> str:
-    if not result:
+def _ratio(ratios: list[float]) -> str:
+    if not ratios:
         return "—"
-    if result.get("status", 200) != 200:
-        return f"HTTP {result['status']}"
-    return f"{result['p50_ms']:.1f} / {result['p95_ms']:.1f} ms"
-
-
-def _ratio(ours: float | None, theirs: float | None, target: float, higher_is_better=True) -> str:
-    if not ours or not theirs:
-        return "—"
-    ratio = ours / theirs
-    met = ratio >= target if higher_is_better else ratio <= target
-    sign = "≥" if higher_is_better else "≤"
-    return f"{ratio:.2f}× (target {sign} {target:g}×: {'met' if met else 'MISSED'})"
+    middle = statistics.median(ratios)
+    if len(ratios) == 1:
+        return f"**{middle:.2f}×**"
+    return f"**{middle:.2f}×** ({min(ratios):.2f}–{max(ratios):.2f}×)"
 
 
 def _mb(value: float | None) -> str:
-    return f"{value / MB:.0f} MB" if value else "—"
+    return f"{value / MB:,.0f} MB" if value else "—"
 
 
-def table(folder: Path) -> str:
-    load = _load(folder, "load")
-    vetted, peer = load.get("vetted", {}), load.get("mlflow", {})
-    idle, peer_idle = _load(folder, "vetted-idle"), _load(folder, "mlflow-idle")
-    catalog = _load(folder, "vetted-catalog")
-    upload, peer_upload = vetted.get("upload_1gib", {}), peer.get("upload_1gib", {})
+def _median_of(load: dict, key: str, field: str) -> float | None:
+    values = [
+        r["tests"][key][field]
+        for r in load.get("rounds", [])
+        if key in r["tests"] and r["tests"][key].get(field) is not None
+    ]
+    return statistics.median(values) if values else None
 
-    def rate(results: dict, key: str) -> float | None:
-        return results.get(key, {}).get("per_second")
 
-    def throughput(label: str, ours: str, theirs: str | None) -> list[tuple[str, str, str, str]]:
-        """Rate, latency and CPU per request of one Vetted test beside MLflow's counterpart."""
-        mine, peers = vetted.get(ours), peer.get(theirs) if theirs else None
-        ratio = _ratio(rate(vetted, ours), rate(peer, theirs), 2) if theirs else ""
-        return [
-            (label, _rate(mine), _rate(peers) if theirs else "", ratio),
-            ("  latency p50 / p95", _latency(mine), _latency(peers) if theirs else "", ""),
-            ("  CPU per request: server + PostgreSQL", _cpu(mine), _cpu(peers), ""),
+def _max_of(load: dict, key: str, field: str) -> float | None:
+    values = [
+        r["tests"][key][field]
+        for r in load.get("rounds", [])
+        if key in r["tests"] and r["tests"][key].get(field) is not None
+    ]
+    return max(values) if values else None
+
+
+def idle_trees(folder: Path) -> dict[str, dict]:
+    """Name → RSS, PSS and process count, for every tree and sum the bench measured at rest."""
+    vetted = _load(folder, "vetted-idle")
+    trees = vetted.get("trees", {})
+    found = {}
+    if "web" in trees:
+        found["Vetted web (gunicorn)"] = trees["web"]
+    for name, label in (("worker", "Vetted Celery worker"), ("beat", "Vetted Celery beat")):
+        if name in trees:
+            found[label] = trees[name]
+    if trees:
+        found["Vetted web + worker + beat"] = {
+            key: sum(t[key] for t in trees.values()) for key in ("rss", "pss", "processes")
+        }
+    for name, label in (
+        ("mlflow-idle", "MLflow server, job runner off"),
+        ("mlflow-jobs-idle", "MLflow server, job runner on (its default)"),
+    ):
+        server = _load(folder, name).get("trees", {}).get("server")
+        if server:
+            found[label] = server
+    return found
+
+
+def targets_table(folder: Path, load: dict) -> str:
+    rows = []
+    for label, ours, theirs, target in TARGETS:
+        ratios = paired_ratios(load, f"vetted/{ours}", f"mlflow/{theirs}")
+        unit, digits = (" MiB/s", 0) if ours == "upload" else ("/s", 0)
+        middle = statistics.median(ratios) if ratios else None
+        rows.append(
+            [
+                label,
+                _spread(_series(load, f"vetted/{ours}"), unit, digits),
+                _spread(_series(load, f"mlflow/{theirs}"), unit, digits),
+                _ratio(ratios),
+                f"≥ {target:g}×",
+                "—" if middle is None else ("met" if middle >= target else "**missed**"),
+            ]
+        )
+    peak = _max_of(load, "vetted/upload", "peak_process_rss")
+    rows.append(
+        [
+            "Upload: peak RSS of Vetted's receiving process (worst round)",
+            _mb(peak),
+            _mb(_max_of(load, "mlflow/upload", "peak_process_rss")),
+            "",
+            "< 200 MB",
+            "—" if peak is None else ("met" if peak < UPLOAD_RSS_LIMIT else "**missed**"),
         ]
+    )
+    trees = idle_trees(folder)
+    web = trees.get("Vetted web (gunicorn)")
+    peer = trees.get("MLflow server, job runner off")
+    if web and peer:
+        rows.append(
+            [
+                "Idle memory (RSS): Vetted's web tier, MLflow's server without its job runner",
+                _mb(web["rss"]),
+                _mb(peer["rss"]),
+                f"**{web['rss'] / peer['rss']:.2f}×**",
+                "below",
+                "met" if web["rss"] < peer["rss"] else "**missed**",
+            ]
+        )
+    header = ["", "Vetted", "MLflow", "Vetted / MLflow", "Target", ""]
+    return _markdown(header, rows)
 
-    rows: list[tuple[str, str, str, str]] = [
-        ("Throughput, concurrency 8 (best of rounds)", "Vetted", "MLflow", "Vetted / MLflow"),
-        *throughput("Register a version, metadata only", "register_metadata", "register_metadata"),
-        *throughput("Register a version with a 1 MiB file", "register_1mib", None),
-        *throughput("Resolve by stage (MLflow: alias lookup)", "resolve_stage", "resolve_alias"),
-        *throughput("Resolve by alias", "resolve_alias", "resolve_alias"),
-        ("", "", "", ""),
-        ("1 GiB artifact upload (best of rounds)", "Vetted", "MLflow", ""),
-        (
-            "  speed",
-            f"{upload['mib_per_s']:.0f} MiB/s" if upload.get("status") == 201 else "failed",
-            f"{peer_upload['mib_per_s']:.0f} MiB/s" if peer_upload.get("status") == 200 else "—",
-            _ratio(upload.get("mib_per_s"), peer_upload.get("mib_per_s"), 2),
-        ),
-        (
-            "  server's largest process, peak RSS",
-            _mb(upload.get("peak_process_rss")),
-            _mb(peer_upload.get("peak_process_rss")),
-            (
-                f"Vetted limit 200 MB: "
-                f"{'met' if upload.get('peak_process_rss', 1e12) < UPLOAD_RSS_LIMIT else 'MISSED'}"
-            ),
-        ),
-        (
-            "  server's whole tree, peak RSS",
-            _mb(upload.get("peak_tree_rss")),
-            _mb(peer_upload.get("peak_tree_rss")),
-            "",
-        ),
-        ("  stored sha256 matches the file", str(upload.get("sha256_matches", "—")), "", ""),
-        ("", "", "", ""),
-        ("Idle memory", "web+worker+beat", "mlflow server", ""),
-        (
-            "  sum of RSS",
-            _mb(idle.get("rss")),
-            _mb(peer_idle.get("rss")),
-            _ratio(idle.get("rss"), peer_idle.get("rss"), 0.5, higher_is_better=False),
-        ),
-        (
-            "  sum of PSS (shared pages split)",
-            _mb(idle.get("pss")),
-            _mb(peer_idle.get("pss")),
-            _ratio(idle.get("pss"), peer_idle.get("pss"), 0.5, higher_is_better=False),
-        ),
-    ]
-    for name, tree in idle.get("trees", {}).items():
-        rows.append((f"    {name} ({tree['processes']} processes)", _mb(tree["rss"]), "", ""))
-    for name, tree in peer_idle.get("trees", {}).items():
-        rows.append((f"    {name} ({tree['processes']} processes)", "", _mb(tree["rss"]), ""))
-    rows += [
-        ("", "", "", ""),
-        (
-            f"Latency, one client, {catalog.get('models', '?')} models / "
-            f"{catalog.get('versions', '?')} versions",
-            "p50 / p95",
-            "",
-            "",
-        ),
-        ("  GET /api/v1/models/ (first page)", _latency(vetted.get("api_models_list")), "", ""),
-        ("  GET /api/v1/models/<name>/", _latency(vetted.get("api_model")), "", ""),
-        (
-            "  GET /api/v1/models/<name>/versions/",
-            _latency(vetted.get("api_versions_list")),
-            "",
-            "",
-        ),
-        ("  page /", _latency(vetted.get("page_models_list")), "", ""),
-        ("  page /models/<name>/", _latency(vetted.get("page_model")), "", ""),
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    ]
-    runtime = (
-        (folder / "runtime-seconds").read_text().strip()
-        if (folder / "runtime-seconds").exists()
-        else "?"
-    )
+
+def comparisons_table(load: dict) -> str:
+    rows = []
+    for label, ours, theirs in COMPARISONS:
+        unit = " MiB/s" if ours == "upload" else "/s"
+        rows.append(
+            [
+                label,
+                _spread(_series(load, f"vetted/{ours}"), unit),
+                _spread(_series(load, f"mlflow/{theirs}"), unit),
+                _ratio(paired_ratios(load, f"vetted/{ours}", f"mlflow/{theirs}")),
+            ]
+        )
+    header = ["Median of rounds (range)", "Vetted", "MLflow", "Vetted / MLflow, paired by round"]
+    return _markdown(header, rows)
+
+
+def _number(value: float | None, digits: int = 1, unit: str = "") -> str:
+    return "—" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def tests_table(load: dict) -> str:
+    rows = []
+    for key, label in TEST_NAMES.items():
+        if not any(key in r["tests"] for r in load.get("rounds", [])):
+            continue
+        values = [v for v in _series(load, key) if v is not None]
+        upload = key.endswith("/upload")
+        cpu = (
+            "—"
+            if upload
+            else (
+                f"{_number(_median_of(load, key, 'server_cpu_ms'))} + "
+                f"{_number(_median_of(load, key, 'postgres_cpu_ms'))} + "
+                f"{_number(_median_of(load, key, 'client_cpu_ms'))}"
+            )
+        )
+        latency = (
+            "—"
+            if upload
+            else (
+                f"{_number(_median_of(load, key, 'p50_ms'))} / "
+                f"{_number(_median_of(load, key, 'p95_ms'))}"
+            )
+        )
+        errors = sum(r["tests"].get(key, {}).get("errors", 0) for r in load["rounds"])
+        rows.append(
+            [
+                label,
+                _number(statistics.median(values) if values else None),
+                _number(max(values) if values else None),
+                latency,
+                cpu,
+                str(errors),
+                _number(_median_of(load, key, "load_average"), 2),
+                f"{_number(_median_of(load, key, 'other_cores'), 2)} "
+                f"(max {_number(_max_of(load, key, 'other_cores'), 2)})",
+                _number((_max_of(load, key, "cpu_steal") or 0) * 100, 1, " %"),
+            ]
+        )
     header = [
-        f"Machine: {machine()}",
-        f"Versions: {versions()}",
-        f"Bench runtime: {runtime} s",
-        "",
+        "Test (concurrency 8)",
+        "Median /s",
+        "Best /s",
+        "p50 / p95 ms",
+        "CPU ms per request: server + PostgreSQL + client",
+        "Errors",
+        "Load average",
+        "Other work, cores: median (max)",
+        "Steal, max",
     ]
-    if not peer:
-        header.append("MLflow peer: not measured (see bench/results/logs/)\n")
-    busiest = max(
-        (r.get("machine_busy_before", 0) for r in (*vetted.values(), *peer.values())),
-        default=0,
-    )
-    steal = max(
-        (
-            (r.get("cpu_steal", 0), f"{name} {test}")
-            for name, results in (("Vetted", vetted), ("MLflow", peer))
-            for test, r in results.items()
-            if isinstance(r, dict)
+    return _markdown(header, rows)
+
+
+def uploads_table(load: dict) -> str:
+    rows = []
+    for number, one_round in enumerate(load.get("rounds", []), 1):
+        ours, peers = (
+            one_round["tests"].get("vetted/upload"),
+            one_round["tests"].get("mlflow/upload"),
+        )
+        mine, theirs = _value(ours), _value(peers)
+        rows.append(
+            [
+                f"{number} ({one_round['first']} first)",
+                _number(mine, 0),
+                _number(theirs, 0),
+                f"{mine / theirs:.2f}×" if mine and theirs else "—",
+                _mb((ours or {}).get("peak_process_rss")),
+                _mb((peers or {}).get("peak_process_rss")),
+                f"{_number((ours or {}).get('other_cores'), 2)} / "
+                f"{_number((peers or {}).get('other_cores'), 2)}",
+            ]
+        )
+    header = [
+        "Round",
+        "Vetted MiB/s",
+        "MLflow MiB/s",
+        "Vetted / MLflow",
+        "Vetted peak RSS (receiving process)",
+        "MLflow peak RSS",
+        "Other work, cores (Vetted / MLflow)",
+    ]
+    return _markdown(header, rows)
+
+
+def _geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if all(values) else 0.0
+
+
+def peer_checks(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("mlflow-check-*.json"))]
+
+
+def best_workers(folder: Path) -> int:
+    """Among the setups with TCP_NODELAY: the best geometric mean of registrations and lookups."""
+    checks = [c for c in peer_checks(folder) if c["nodelay"]]
+    best = max(
+        checks,
+        key=lambda c: _geometric_mean(
+            [c["register_log_model"]["per_second"], c["resolve_alias"]["per_second"]]
         ),
-        default=(0, "no test"),
     )
-    footer = [
-        "",
-        "CPU per request: the server's process tree, then all of PostgreSQL, over the run.",
-        f"Busiest the machine was (other work) as a test began: {busiest:.0%} of all cores.",
-        f"Most CPU taken by the hypervisor (steal) during a test: {steal[0]:.1%} ({steal[1]}).",
+    return best["workers"]
+
+
+def peer_table(folder: Path, load: dict) -> str:
+    rows = []
+    chosen = best_workers(folder) if peer_checks(folder) else None
+    for check in sorted(peer_checks(folder), key=lambda c: (c["nodelay"], c["workers"])):
+        connection = check["one_connection"]
+        register, resolve = check["register_log_model"], check["resolve_alias"]
+        best = check["nodelay"] and check["workers"] == chosen
+        rows.append(
+            [
+                f"MLflow, {check['workers']} worker{'s' if check['workers'] > 1 else ''}"
+                + (" (**used**)" if best else ""),
+                "yes" if check["nodelay"] else "no",
+                f"{connection['health']['p50_ms']:.1f} ms",
+                f"{connection['resolve']['p50_ms']:.1f} ms",
+                f"{register['per_second']:.0f}/s",
+                f"{resolve['per_second']:.0f}/s",
+                f"{register['other_cores']:.2f} / {resolve['other_cores']:.2f}",
+            ]
+        )
+    vetted = load.get("one_connection", {}).get("vetted")
+    if vetted:
+        rows.append(
+            [
+                "Vetted (gunicorn, 4 × 2)",
+                "no (gunicorn's default)",
+                f"{vetted['health']['p50_ms']:.1f} ms",
+                f"{vetted['resolve']['p50_ms']:.1f} ms",
+                "",
+                "",
+                "",
+            ]
+        )
+    header = [
+        "Server",
+        "TCP_NODELAY",
+        "Health check, one connection, p50",
+        "Resolve by alias, one connection, p50",
+        "Register (`log_model` shape)",
+        "Alias lookup",
+        "Other work, cores",
+    ]
+    return _markdown(header, rows)
+
+
+def idle_table(folder: Path) -> str:
+    rows = [
+        [name, str(tree["processes"]), _mb(tree["rss"]), _mb(tree["pss"])]
+        for name, tree in idle_trees(folder).items()
+    ]
+    return _markdown(["Idle, after the load", "Processes", "RSS", "PSS"], rows)
+
+
+def latency_table(load: dict, catalog: dict) -> str:
+    labels = {
+        "api_models_list": "`GET /api/v1/models/` (first page of 50)",
+        "api_model": "`GET /api/v1/models/<name>/`",
+        "api_versions_list": "`GET /api/v1/models/<name>/versions/` (20 versions)",
+        "page_models_list": "page `/` (model list)",
+        "page_model": "page `/models/<name>/`",
+    }
+    rows = []
+    for key, label in labels.items():
+        result = load.get("vetted_latencies", {}).get(key, {})
+        if result.get("status") != 200:
+            rows.append([label, f"HTTP {result.get('status', '?')}", ""])
+        else:
+            rows.append([label, f"{result['p50_ms']:.1f} ms", f"{result['p95_ms']:.1f} ms"])
+    header = [
+        f"One client, {catalog.get('models', '?'):,} models / {catalog.get('versions', '?'):,} "
+        "versions",
+        "p50",
+        "p95",
+    ]
+    return _markdown(header, rows)
+
+
+def sandbox_table(sandbox: dict) -> str:
+    rows = [
+        [label, f"{sandbox[key]['median_s']:.2f} s", f"{sandbox[key]['best_s']:.2f} s"]
+        for key, label in (("bubblewrap", "In bubblewrap"), ("plain", "Plain child process"))
+    ]
+    rows.append(
+        [
+            "**The sandbox adds**",
+            f"**{sandbox['added_median_s']:.2f} s**",
+            f"**{sandbox['added_best_s']:.2f} s**",
+        ]
+    )
+    rounds = len(sandbox["bubblewrap"]["rounds"])
+    return _markdown(["Load check, whole", f"Median of {rounds}", "Best"], rows)
+
+
+def machine_load(load: dict) -> str:
+    """How busy the machine was over all tests: the sentence under the run's first line."""
+    tests = [test for one_round in load.get("rounds", []) for test in one_round["tests"].values()]
+    if not tests:
+        return ""
+    averages = [t["load_average"] for t in tests]
+    others = [t["other_cores"] for t in tests]
+    return (
+        f"Load on the machine during the tests: 1-minute load average {min(averages):.1f} to "
+        f"{max(averages):.1f} as they began; other work (besides the servers, PostgreSQL and the "
+        f"load generator) took a median of {statistics.median(others):.2f} of the "
+        f"{os.cpu_count()} cores ({min(others):.2f} to {max(others):.2f}); steal at most "
+        f"{max(t['cpu_steal'] for t in tests):.1%}."
+    )
+
+
+def tables(folder: Path) -> str:
+    load = _load(folder, "load")
+    settings = load.get("settings", {})
+    runtime_file = folder / "runtime-seconds"
+    runtime = int(runtime_file.read_text()) if runtime_file.exists() else None
+    finished = time.strftime(
+        "%Y-%m-%d %H:%M UTC", time.gmtime((folder / "load.json").stat().st_mtime)
+    )
+    sections = [
+        f"Run of {finished} on {machine()}; {versions()}. "
+        f"{settings.get('rounds', '?')} rounds, each test {settings.get('seconds', '?')} s "
+        f"at concurrency {settings.get('concurrency', '?')} after a "
+        f"{settings.get('warmup_seconds', '?')} s warm-up"
+        + (f"; `make bench` took {runtime // 60} min {runtime % 60} s." if runtime else "."),
+        machine_load(load),
+        "#### Targets: medians of rounds, ratios paired within each round (range in brackets)",
+        targets_table(folder, load),
+        "#### Every comparison",
+        comparisons_table(load),
+        "#### Each test: rate, latency, CPU per request and the machine's load during it",
+        tests_table(load),
+        "#### 1 GiB uploads, one per server per round",
+        uploads_table(load),
+        "#### MLflow's setups tried, and one connection's latency",
+        peer_table(folder, load),
+        "#### Idle memory",
+        idle_table(folder),
+        "#### Vetted's reads against a large catalog",
+        latency_table(load, _load(folder, "vetted-catalog")),
     ]
     sandbox = _load(folder, "sandbox")
     if sandbox:
-        footer += ["", sandbox["table"]]
-    return "\n".join(header + lines + footer)
+        sections += ["#### The sandbox's cost to a load check", sandbox_table(sandbox)]
+    return "\n\n".join(sections)
 
 
 if __name__ == "__main__":
-    print(table(Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")))
+    command = sys.argv[1] if len(sys.argv) > 1 else "tables"
+    results = Path(sys.argv[2] if len(sys.argv) > 2 else "bench/results")
+    if command == "best-workers":
+        print(best_workers(results))
+    else:
+        print(tables(results))

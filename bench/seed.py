@@ -41,8 +41,15 @@ from registry.models import (  # noqa: E402
 
 CATALOG_MODELS = 1000
 VERSIONS_PER_MODEL = 20
-# Models the load tests use; bench-resolve gets one version in production, aliased "champion".
-LOAD_MODELS = ("bench-meta", "bench-files", "bench-big", "bench-resolve")
+# Models the load tests use: pushes go round-robin over the 16 bench-push models (as they do in
+# MLflow), bench-one takes every push of the contention test, bench-big the 1 GiB uploads, and
+# bench-resolve has one version in production, aliased "champion".
+LOAD_MODELS = (
+    *(f"bench-push-{i:02d}" for i in range(16)),
+    "bench-one",
+    "bench-big",
+    "bench-resolve",
+)
 
 
 def _session_key_for(user: User) -> str:
