@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -338,9 +339,13 @@ class LoadChecks(APIView):
 
 class ArtifactDownload(APIView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): bytes}, summary="Download one file"
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 304: None},
+        summary="Download one file",
     )
     def get(self, request, name, number, path):
+        """Always bytes to save, never a page: an uploaded `.svg`, `.html` or `.js` served under
+        its own type would run as a same-origin image, page or script (nosniff comes from
+        SecurityMiddleware)."""
         version = get_version_for(request.user, name, number)
         artifact = Artifact.objects.filter(version=version, path=path).first()
         if artifact is None:
@@ -349,7 +354,12 @@ class ArtifactDownload(APIView):
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return HttpResponseNotModified(headers={"ETag": etag})
         stream = services.artifact_storage().open(artifact.storage_name, "rb")
-        response = FileResponse(stream, as_attachment=True, filename=path.rsplit("/", 1)[-1])
+        response = FileResponse(
+            stream,
+            as_attachment=True,
+            filename=path.rsplit("/", 1)[-1],
+            content_type="application/octet-stream",
+        )
         response["Content-Length"] = str(artifact.size)
         response["ETag"] = etag
         response["Digest"] = sha256_digest_header(artifact.sha256)
