@@ -211,6 +211,8 @@ class VersionDetail(APIView):
 
 
 class VersionStage(APIView):
+    writes_can_conflict = True  # two moves of one version, or to one stage, at once
+
     @extend_schema(
         request=StageSerializer, responses=VersionSerializer, summary="Move a version to a stage"
     )
@@ -315,6 +317,8 @@ class Alias(APIView):
 
 
 class LoadChecks(APIView):
+    writes_can_conflict = True  # a new attempt while one is still queued or running
+
     @extend_schema(
         responses=LoadCheckSerializer(many=True),
         summary="Every load check of a version, newest first",
