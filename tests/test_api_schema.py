@@ -39,7 +39,7 @@ def error_statuses(schema, path, method):
             "post",
             {400, 401, 403, 404, 409, 429},
         ),
-        ("/api/v1/models/", "post", {400, 401, 403, 413, 415, 429}),
+        ("/api/v1/models/", "post", {400, 401, 403, 404, 413, 415, 429}),
         ("/api/v1/teams/", "get", {401, 403, 429}),
         ("/api/v1/tokens/{token_id}/", "delete", {400, 401, 403, 404, 429}),
         (ARTIFACT, "get", {400, 401, 403, 404, 429}),

@@ -11,6 +11,7 @@ from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -72,12 +73,17 @@ class ModelList(generics.ListAPIView):
 
     def get_queryset(self):
         q = self.request.query_params
+        stage = q.get("stage", "")
+        if stage and stage not in (Stage.STAGING, Stage.PRODUCTION, Stage.ARCHIVED):
+            raise ValidationError(
+                {"stage": [f"Unknown stage {stage!r}: use staging, production or archived."]}
+            )
         return selectors.model_list(
             self.request.user,
             search=q.get("search", ""),
             team=q.get("team", ""),
             tag=q.get("tag", ""),
-            stage=q.get("stage", ""),
+            stage=stage,
         )
 
     @extend_schema(request=ModelCreateSerializer, responses={201: ModelSerializer})

@@ -69,8 +69,10 @@ class ErrorDocumentingSchema(AutoSchema):
         statuses = {400} if has_body or has_path_parameters or self._get_parameters() else set()
         if has_body:
             statuses |= {413, 415}
-        if has_path_parameters or (self._is_list_view() and self._get_paginator() is not None):
-            statuses.add(404)  # a page past the last one too
+        # What a path, a body (a team's slug, a version's number) or a page number names may not
+        # exist, or not for you.
+        if has_path_parameters or has_body or self._is_list_view() and self._get_paginator():
+            statuses.add(404)
         if not any(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions()):
             statuses |= {401, 403, 429}
         if getattr(self.view, "writes_can_conflict", False) and method not in ("get", "head"):
