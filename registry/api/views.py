@@ -64,7 +64,10 @@ def _version_response(request, version, status_code=status.HTTP_200_OK):
         OpenApiParameter("search", str, description="Part of the name or description"),
         OpenApiParameter("team", str, description="Team slug"),
         OpenApiParameter("tag", str),
-        OpenApiParameter("stage", str, enum=["staging", "production", "archived"]),
+        # Empty, as a form's "any stage" sends it, filters nothing, like the other filters.
+        OpenApiParameter(
+            "stage", str, enum=["", "staging", "production", "archived"], description="Empty: any"
+        ),
     ]
 )
 class ModelList(generics.ListAPIView):
