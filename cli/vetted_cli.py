@@ -83,10 +83,13 @@ def _error_message(response: httpx.Response) -> str:
         target = response.headers.get("Location", "")
         return f"{where} redirects to {target}: set VETTED_URL to the address it points to."
     try:
-        error = response.json()["error"]
-        message = error["message"]
-    except (ValueError, KeyError, TypeError):
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not (isinstance(error, dict) and isinstance(error.get("message"), str)):
         return f"{where}, not a Vetted API answer: is VETTED_URL the address of a Vetted server?"
+    message = error["message"]
     request_id = error.get("request_id") or response.headers.get("X-Request-ID", "")
     if response.status_code >= 500 and request_id and request_id not in message:
         message = f"{message} (request id {request_id})"
