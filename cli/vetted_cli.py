@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -74,15 +75,24 @@ def _exit_for_status(status: int) -> Exit:
 
 
 def _error_message(response: httpx.Response) -> str:
-    """The API's error.message, or what the response says about why it is not from Vetted."""
+    """What the server said: the API error's message (field errors included) and, for a 5xx, the
+    request id its log knows it by. Only an answer that is not Vetted's error shape (a proxy's
+    HTML page, another program on that port) asks whether VETTED_URL is right."""
     where = f"HTTP {response.status_code} from {response.request.method} {response.request.url}"
     if response.is_redirect:
         target = response.headers.get("Location", "")
         return f"{where} redirects to {target}: set VETTED_URL to the address it points to."
     try:
-        message = response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not (isinstance(error, dict) and isinstance(error.get("message"), str)):
         return f"{where}, not a Vetted API answer: is VETTED_URL the address of a Vetted server?"
+    message = error["message"]
+    request_id = error.get("request_id") or response.headers.get("X-Request-ID", "")
+    if response.status_code >= 500 and request_id and request_id not in message:
+        message = f"{message} (request id {request_id})"
     return f"{message} ({where})"
 
 
@@ -573,6 +583,20 @@ def _metrics_file(name: str) -> dict:
     return metrics
 
 
+# The rule the registry gives model names (registry.models.MODEL_NAME_PATTERN): a name outside it
+# names no model, and one with "/" would not even reach the model's address.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _model_name(name: str) -> str:
+    if not MODEL_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"{name!r} cannot be a model name: use 1-100 letters, digits, dots, dashes or "
+            "underscores, starting with a letter or digit"
+        )
+    return name
+
+
 def _existing_path(name: str) -> str:
     if not Path(name).exists():
         raise argparse.ArgumentTypeError(f"{name} does not exist")
@@ -600,7 +624,11 @@ def _parser() -> argparse.ArgumentParser:
         "repository and CI run are read from GitHub Actions, GitLab CI or the git checkout.",
     )
     p.set_defaults(run=push)
-    p.add_argument("model", help="model name (created on first push when --team is given)")
+    p.add_argument(
+        "model",
+        type=_model_name,
+        help="model name (created on first push when --team is given)",
+    )
     p.add_argument(
         "path",
         type=_existing_path,
@@ -643,7 +671,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Download the files of one version into a folder. Prints its number.",
     )
     p.set_defaults(run=pull)
-    p.add_argument("model")
+    p.add_argument("model", type=_model_name)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--stage", choices=["staging", "production"])
     which.add_argument("--alias")

@@ -316,3 +316,33 @@ def test_a_taken_name_is_refused_alike_whether_or_not_its_team_is_visible(api_as
         assert answer.status_code == 400
         message = answer.json()["error"]["message"]
         assert "is taken" in message and "Fraud" not in message
+
+
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/api/v1/models/?stage=retired", "stage"),
+        ("/api/v1/models/?page=", "page"),
+        ("/api/v1/models/?page=two", "page"),
+        ("/api/v1/models/?page=0", "page"),
+        ("/api/v1/audit/?page=%C2%B2", "page"),  # a superscript two is a digit to Python
+        ("/api/v1/models/iris/versions/?page=-1", "page"),
+    ],
+)
+def test_a_list_filter_or_page_it_cannot_use_is_refused_by_name(api_as, alice, url, field):
+    client = api_as(alice)
+    client.post("/api/v1/models/", {"name": "iris", "team": "fraud"}, format="json")
+
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith(f"{field}: ")
+
+
+def test_a_page_past_the_last_is_not_found_and_last_is_the_last(api_as, alice):
+    client = api_as(alice)
+    client.post("/api/v1/models/", {"name": "iris", "team": "fraud"}, format="json")
+
+    assert client.get("/api/v1/models/?page=2").status_code == 404
+    assert client.get("/api/v1/models/?page=last").json()["results"][0]["name"] == "iris"
+    assert client.get("/api/v1/models/?page=1").json()["count"] == 1

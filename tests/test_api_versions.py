@@ -282,3 +282,35 @@ def test_the_openapi_schema_and_swagger_ui_are_served(client, alice, path):
 def test_healthz_answers_without_login(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "path, disposition",
+    [
+        ("evil.svg", 'attachment; filename="evil.svg"'),
+        ("static/x.js", 'attachment; filename="x.js"'),
+        ("page.html", 'attachment; filename="page.html"'),
+        ("modèle.pkl", "attachment; filename*=utf-8''mod%C3%A8le.pkl"),
+    ],
+)
+def test_a_download_is_bytes_to_save_whatever_the_file_is_called(
+    api_as, client, alice, path, disposition
+):
+    content = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(document.cookie)"/>'
+    pushed = api_as(alice).post(
+        "/api/v1/models/m/versions/",
+        {"team": "fraud", "files": [SimpleUploadedFile("upload", content)], "paths": [path]},
+        format="multipart",
+    )
+    assert pushed.status_code == 201, pushed.json()
+    (artifact,) = pushed.json()["artifacts"]
+    client.force_login(alice)  # the version page links to the same address
+    for download in (
+        api_as(alice).get(artifact["download_url"]),
+        client.get(artifact["download_url"]),
+    ):
+        assert download.status_code == 200
+        assert download["Content-Type"] == "application/octet-stream"
+        assert download["Content-Disposition"] == disposition
+        assert download["X-Content-Type-Options"] == "nosniff"
+        assert b"".join(download.streaming_content) == content

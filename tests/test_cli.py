@@ -292,6 +292,20 @@ def test_it_exits_5_for_an_unknown_model(vetted_as, alice, tmp_path):
     assert "No model named 'nope'" in done.stderr
 
 
+@pytest.mark.parametrize("command", ["push", "pull"])
+def test_it_refuses_a_name_no_model_can_have(vetted_as, alice, sklearn_model_dir, command):
+    where = [str(sklearn_model_dir), "--team", "fraud"] if command == "push" else ["--version", "1"]
+    if command == "pull":
+        where += ["-o", str(sklearn_model_dir.parent / "out")]
+
+    done = vetted_as(alice)(command, "fraud/iris", *where)
+
+    assert done.returncode == 2
+    assert "'fraud/iris' cannot be a model name: use 1-100 letters, digits" in done.stderr
+    assert "VETTED_URL" not in done.stderr
+    assert not RegisteredModel.objects.exists()
+
+
 def test_it_lists_the_models_with_their_stages(vetted_as, alice, bob, sklearn_model_dir):
     assert push_iris(vetted_as(alice), sklearn_model_dir).returncode == 0
     version = ModelVersion.objects.get(model__name="iris", number=1)
@@ -368,3 +382,44 @@ def test_pulling_an_alias_that_points_at_an_archived_version_warns(
     assert done.returncode == 0, done.stderr
     assert done.stdout == "1\n"
     assert "warning: @champion points at version 1, which is archived" in done.stderr
+
+
+class _Failing(http.server.BaseHTTPRequestHandler):
+    """A Vetted server whose code broke: a 500 in the API's error shape, with its request id."""
+
+    def do_GET(self):
+        body = json.dumps(
+            {
+                "error": {
+                    "status": 500,
+                    "code": "error",
+                    "message": "The server failed on this request.",
+                    "detail": {},
+                    "request_id": "4b1d2c3e4f5a",
+                }
+            }
+        ).encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Request-ID", "4b1d2c3e4f5a")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_it_says_what_a_failing_server_said_with_its_request_id():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        done = run_vetted("models", env={"VETTED_URL": url, "VETTED_TOKEN": "vt_x_y"})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert done.returncode == 1
+    assert "The server failed on this request. (request id 4b1d2c3e4f5a) (HTTP 500" in done.stderr
+    assert "VETTED_URL" not in done.stderr

@@ -26,6 +26,13 @@ class TokenSerializer(serializers.ModelSerializer):
         ]
 
 
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(help_text="The token itself: shown this once, never again.")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+
+
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(

@@ -8,7 +8,12 @@ from rest_framework.views import APIView
 
 from .. import selectors, services
 from ..models import ApiToken
-from .serializers import TeamSerializer, TokenCreateSerializer, TokenSerializer
+from .serializers import (
+    TeamSerializer,
+    TokenCreatedSerializer,
+    TokenCreateSerializer,
+    TokenSerializer,
+)
 
 
 class TeamList(APIView):
@@ -24,7 +29,7 @@ class TokenList(APIView):
         tokens = request.user.api_tokens.select_related("team")
         return Response(TokenSerializer(tokens, many=True).data)
 
-    @extend_schema(request=TokenCreateSerializer, responses={201: TokenSerializer})
+    @extend_schema(request=TokenCreateSerializer, responses={201: TokenCreatedSerializer})
     def post(self, request):
         data = TokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

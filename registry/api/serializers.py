@@ -23,7 +23,9 @@ class ModelSerializer(serializers.ModelSerializer):
     stages = serializers.SerializerMethodField()
     aliases = serializers.SerializerMethodField()
     latest_version = serializers.IntegerField(source="latest_version_number", read_only=True)
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True, read_only=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -119,8 +121,13 @@ class VersionSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     aliases = serializers.SerializerMethodField()
     description = serializers.CharField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
-    token = serializers.CharField(source="created_with_token.name", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    token = serializers.CharField(
+        source="created_with_token.name",
+        default=None,
+        allow_null=True,
+        help_text="The name of the API token that pushed it (null: pushed from a page).",
+    )
     created_at = serializers.DateTimeField(read_only=True)
     lineage = serializers.SerializerMethodField()
     params = serializers.JSONField()

@@ -8,8 +8,10 @@ from django.db import transaction
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -62,7 +64,10 @@ def _version_response(request, version, status_code=status.HTTP_200_OK):
         OpenApiParameter("search", str, description="Part of the name or description"),
         OpenApiParameter("team", str, description="Team slug"),
         OpenApiParameter("tag", str),
-        OpenApiParameter("stage", str, enum=["staging", "production", "archived"]),
+        # Empty, as a form's "any stage" sends it, filters nothing, like the other filters.
+        OpenApiParameter(
+            "stage", str, enum=["", "staging", "production", "archived"], description="Empty: any"
+        ),
     ]
 )
 class ModelList(generics.ListAPIView):
@@ -71,12 +76,17 @@ class ModelList(generics.ListAPIView):
 
     def get_queryset(self):
         q = self.request.query_params
+        stage = q.get("stage", "")
+        if stage and stage not in (Stage.STAGING, Stage.PRODUCTION, Stage.ARCHIVED):
+            raise ValidationError(
+                {"stage": [f"Unknown stage {stage!r}: use staging, production or archived."]}
+            )
         return selectors.model_list(
             self.request.user,
             search=q.get("search", ""),
             team=q.get("team", ""),
             tag=q.get("tag", ""),
-            stage=q.get("stage", ""),
+            stage=stage,
         )
 
     @extend_schema(request=ModelCreateSerializer, responses={201: ModelSerializer})
@@ -210,6 +220,8 @@ class VersionDetail(APIView):
 
 
 class VersionStage(APIView):
+    writes_can_conflict = True  # two moves of one version, or to one stage, at once
+
     @extend_schema(
         request=StageSerializer, responses=VersionSerializer, summary="Move a version to a stage"
     )
@@ -314,6 +326,8 @@ class Alias(APIView):
 
 
 class LoadChecks(APIView):
+    writes_can_conflict = True  # a new attempt while one is still queued or running
+
     @extend_schema(
         responses=LoadCheckSerializer(many=True),
         summary="Every load check of a version, newest first",
@@ -338,9 +352,13 @@ class LoadChecks(APIView):
 
 class ArtifactDownload(APIView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): bytes}, summary="Download one file"
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 304: None},
+        summary="Download one file",
     )
     def get(self, request, name, number, path):
+        """Always bytes to save, never a page: an uploaded `.svg`, `.html` or `.js` served under
+        its own type would run as a same-origin image, page or script (nosniff comes from
+        SecurityMiddleware)."""
         version = get_version_for(request.user, name, number)
         artifact = Artifact.objects.filter(version=version, path=path).first()
         if artifact is None:
@@ -349,7 +367,12 @@ class ArtifactDownload(APIView):
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return HttpResponseNotModified(headers={"ETag": etag})
         stream = services.artifact_storage().open(artifact.storage_name, "rb")
-        response = FileResponse(stream, as_attachment=True, filename=path.rsplit("/", 1)[-1])
+        response = FileResponse(
+            stream,
+            as_attachment=True,
+            filename=path.rsplit("/", 1)[-1],
+            content_type="application/octet-stream",
+        )
         response["Content-Length"] = str(artifact.size)
         response["ETag"] = etag
         response["Digest"] = sha256_digest_header(artifact.sha256)
