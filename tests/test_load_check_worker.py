@@ -405,6 +405,13 @@ def test_a_check_whose_worker_is_killed_is_found_lost_within_seconds_and_runs_ag
     while LoadCheck.objects.get().status != "running":
         assert time.monotonic() < deadline, "the check never started"
         time.sleep(0.2)
+    running = LoadCheck.objects.get()
+    while (running.heartbeat_at - running.started_at).total_seconds() < 4:
+        assert time.monotonic() < deadline, "the worker does not beat while the model runs"
+        requeue_stalled_load_checks()  # beat leaves a check whose worker beats alone
+        time.sleep(0.5)
+        running.refresh_from_db()
+        assert running.status == "running", running.error
 
     first.kill()
     deadline = time.monotonic() + 90
