@@ -22,7 +22,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from registry.models import Artifact, LoadCheck, ModelVersion
-from registry.tasks import requeue_stalled_load_checks
 from tests.conftest import processes_with, pyfunc_model_dir, tar_gz_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,6 +345,8 @@ def test_with_debug_off_and_no_sandbox_the_check_errors_and_nothing_runs(
     # Once a worker can make the sandbox, beat's periodic task runs the errored checks again.
     unsandboxed.stop()
     start_worker()
+    from registry.tasks import requeue_stalled_load_checks
+
     requeue_stalled_load_checks.delay()
     deadline = time.monotonic() + 60
     while ModelVersion.objects.filter(latest_load_check__status="errored").exists():
@@ -391,6 +392,8 @@ def test_a_repeated_delivery_does_not_redo_a_finished_check(
 def test_a_check_whose_worker_is_killed_is_found_lost_within_seconds_and_runs_again(
     start_worker, api_as, alice, client, tmp_path, settings
 ):
+    from registry.tasks import requeue_stalled_load_checks
+
     settings.LOAD_CHECK_HEARTBEAT_SECONDS = 1  # beat's task runs here: lost after 3 silent s
     # The model hangs only on the first worker, told apart by the CPU limit each gives it.
     hangs_on_first = (
