@@ -2,7 +2,7 @@
 
 import logging
 import re
-import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +11,8 @@ from django.conf import settings
 from sandbox import config
 from sandbox.runner import INSIDE, Limits, Outcome, explain_limit, run_script, workspace
 
-from .models import LoadStatus, ModelVersion
-from .services import NO_MLMODEL_ERROR, artifact_storage
+from . import services
+from .models import LoadCheck, LoadStatus
 
 PROBE = Path(__file__).resolve().parent / "load_probe.py"
 logger = logging.getLogger(__name__)
@@ -66,10 +66,29 @@ def _report(report: dict, limits: Limits, isolation: str) -> LoadCheckResult:
     )
 
 
-def check_version(version: ModelVersion) -> LoadCheckResult:
+class Heartbeat:
+    """Called as often as the caller likes; tells the database at most every
+    LOAD_CHECK_HEARTBEAT_SECONDS that this worker still runs the check, so a check whose worker
+    died is found within a few beats."""
+
+    def __init__(self, check_id: int):
+        self.check_id = check_id
+        self.every = settings.LOAD_CHECK_HEARTBEAT_SECONDS
+        self.last = time.monotonic()
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            services.record_load_check_heartbeat(check_id=self.check_id)
+
+
+def check_version(check: LoadCheck) -> LoadCheckResult:
+    """Run one claimed check: copy the version's files, run the probe, read its answer; the
+    worker beats while it copies and while the probe runs."""
+    version = check.version
     artifacts = list(version.artifacts.all())
     if not any(a.path == "MLmodel" for a in artifacts):  # versions registered earlier
-        return LoadCheckResult(status=LoadStatus.FAILED, error=NO_MLMODEL_ERROR)
+        return LoadCheckResult(status=LoadStatus.FAILED, error=services.NO_MLMODEL_ERROR)
     iso = config.isolation()
     limits = config.limits(
         wall_seconds=settings.LOAD_CHECK_TIMEOUT_SECONDS, memory_mb=settings.LOAD_CHECK_MEMORY_MB
@@ -78,14 +97,17 @@ def check_version(version: ModelVersion) -> LoadCheckResult:
         logger.error("Load check of %s not run: sandbox unavailable: %s", version, iso.problem)
     elif iso.kind == "weak":
         logger.warning("Load check of %s runs WEAKLY ISOLATED: %s", version, iso.problem)
-    storage = artifact_storage()
+    heartbeat = Heartbeat(check.pk)
+    storage = services.artifact_storage()
     with workspace() as ws:
         for artifact in artifacts:
             target = ws.model_dir / artifact.path
             target.parent.mkdir(parents=True, exist_ok=True)
             with storage.open(artifact.storage_name, "rb") as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
-        run = run_script(ws, script=PROBE, limits=limits, iso=iso)
+                while chunk := src.read(1024 * 1024):  # gigabytes from S3 take a while
+                    dst.write(chunk)
+                    heartbeat()
+        run = run_script(ws, script=PROBE, limits=limits, iso=iso, while_running=heartbeat)
     if run.outcome == Outcome.ERRORED:
         return LoadCheckResult(status=LoadStatus.ERRORED, error=run.error, isolation="")
     if run.outcome == Outcome.FAILED:

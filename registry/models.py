@@ -208,7 +208,12 @@ class LoadCheck(models.Model):
         max_length=20, choices=LoadStatus.choices, default=LoadStatus.PENDING, db_index=True
     )
     queued_at = models.DateTimeField(default=timezone.now)
+    # Why this attempt was made after an earlier one ("" for the first): pages and API show it.
+    reason = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the worker every LOAD_CHECK_HEARTBEAT_SECONDS while it runs the check: one not
+    # heard from for three beats is lost (its worker died) and is tried again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)  # the whole check, wall time
     worker = models.CharField(max_length=200, blank=True)

@@ -9,7 +9,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import storages
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
@@ -467,7 +467,7 @@ NO_MLMODEL_ERROR = "This version has no MLmodel file to load."
 def _first_load_check(version: ModelVersion, *, has_mlmodel: bool) -> None:
     """Without an MLmodel there is nothing to load: the check fails at once, with no task queued."""
     if has_mlmodel:
-        _queue_load_check(version, attempt=1)
+        _queue_load_check(version, attempt=1, reason="")
         return
     now = timezone.now()
     check = LoadCheck.objects.create(
@@ -505,9 +505,9 @@ def _mark_changed(models: Q, **fields) -> None:
     RegisteredModel.objects.filter(models).update(revision=F("revision") + 1, **fields)
 
 
-def _queue_load_check(version: ModelVersion, *, attempt: int) -> LoadCheck:
+def _queue_load_check(version: ModelVersion, *, attempt: int, reason: str) -> LoadCheck:
     """A new attempt, saved now and sent to a worker once the transaction commits."""
-    check = LoadCheck.objects.create(version=version, attempt=attempt)
+    check = LoadCheck.objects.create(version=version, attempt=attempt, reason=reason[:300])
     ModelVersion.objects.filter(pk=version.pk).update(latest_load_check=check)
     version.latest_load_check = check
     transaction.on_commit(lambda: _enqueue_load_check(check.pk))
@@ -682,8 +682,9 @@ def delete_alias(*, actor: User, model: RegisteredModel, alias: str, reason: str
 @transaction.atomic
 def claim_load_check(*, check_id: int, worker: str) -> LoadCheck | None:
     """Take a pending check for this worker; None when another delivery already took it."""
+    now = timezone.now()
     claimed = LoadCheck.objects.filter(pk=check_id, status=LoadStatus.PENDING).update(
-        status=LoadStatus.RUNNING, started_at=timezone.now(), worker=worker[:200]
+        status=LoadStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker[:200]
     )
     if not claimed:
         return None
@@ -744,7 +745,8 @@ def retry_load_check(*, version: ModelVersion, reason: str) -> LoadCheck | None:
     latest = LoadCheck.objects.select_for_update().filter(version=version).first()
     if latest is not None and not latest.done:
         return None
-    check = _queue_load_check(version, attempt=(latest.attempt + 1) if latest else 1)
+    attempt = (latest.attempt + 1) if latest else 1
+    check = _queue_load_check(version, attempt=attempt, reason=reason)
     version_with_model = ModelVersion.objects.select_related("model__team").get(pk=version.pk)
     _record_version(
         None,
@@ -770,37 +772,74 @@ def errored_load_checks() -> list[int]:
     )
 
 
+def record_load_check_heartbeat(*, check_id: int) -> None:
+    """The worker running this check is alive. Not a change anyone reads, so no revision or audit
+    event; nothing happens once the check is no longer running (it was given up on)."""
+    running = LoadCheck.objects.filter(pk=check_id, status=LoadStatus.RUNNING)
+    running.update(heartbeat_at=timezone.now())
+
+
+def _never_picked_up_grace() -> timedelta:
+    """Well past the time a check may take: a pending check this old lost its message."""
+    return timedelta(seconds=2 * settings.LOAD_CHECK_TIMEOUT_SECONDS + 300)
+
+
+def _unheard_running_checks() -> QuerySet[LoadCheck]:
+    """Running checks whose worker has missed three heartbeats: it died, or lost the database."""
+    now = timezone.now()
+    silent_since = now - timedelta(seconds=3 * settings.LOAD_CHECK_HEARTBEAT_SECONDS)
+    return LoadCheck.objects.filter(status=LoadStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=silent_since)
+        # Claimed by a worker from before heartbeats (during an upgrade): the old, long grace.
+        | Q(heartbeat_at__isnull=True, started_at__lt=now - _never_picked_up_grace())
+    )
+
+
 def stalled_load_checks() -> tuple[list[int], list[int]]:
     """(pending checks whose message was lost, running checks whose worker went away).
 
-    Both well past the time a check may take: the first are sent again as they are, the second
-    end errored and get a new attempt.
+    The first are sent again as they are once well past the time a check may take; the second,
+    unheard for three heartbeats, end errored and get a new attempt. Both queries use the
+    status index: few rows are pending or running at a time.
     """
-    grace = timedelta(seconds=2 * settings.LOAD_CHECK_TIMEOUT_SECONDS + 300)
-    before = timezone.now() - grace
+    before = timezone.now() - _never_picked_up_grace()
     lost = LoadCheck.objects.filter(status=LoadStatus.PENDING, queued_at__lt=before)
-    abandoned = LoadCheck.objects.filter(status=LoadStatus.RUNNING, started_at__lt=before)
     return (
         list(lost.values_list("id", flat=True)[:500]),
-        list(abandoned.values_list("id", flat=True)[:500]),
+        list(_unheard_running_checks().values_list("id", flat=True)[:500]),
     )
 
 
 @transaction.atomic
 def give_up_on_load_check(*, check_id: int) -> LoadCheck | None:
-    """End a check whose worker went away as errored, and queue the next attempt."""
-    check = LoadCheck.objects.select_related("version").get(pk=check_id)
-    ended = finish_load_check(
+    """End a check whose worker went away as errored, and queue the next attempt while fewer
+    than MAX_AUTOMATIC_ATTEMPTS were made (a model that kills its worker is not retried forever).
+
+    The row is locked and its silence checked again, so a heartbeat that arrives meanwhile wins.
+    """
+    version = ModelVersion.objects.get(load_checks=check_id)
+    _mark_changed(Q(pk=version.model_id))  # the model's row first, in set_stage()'s lock order
+    unheard = _unheard_running_checks().select_for_update().filter(pk=check_id)
+    check = unheard.first()
+    if check is None:
+        return None
+    last_heard = (check.heartbeat_at or check.started_at or timezone.now()).astimezone(UTC)
+    heard = f"last heard {last_heard:%H:%M:%S} UTC"
+    if check.worker:
+        heard += f" from {check.worker}"
+    again = check.attempt < MAX_AUTOMATIC_ATTEMPTS
+    then = "checking again" if again else f"not checked again after {check.attempt} attempts"
+    finish_load_check(
         check_id=check_id,
         status=LoadStatus.ERRORED,
-        error=(
-            f"The worker running this check ({check.worker or 'unknown'}) stopped answering: it"
-            " died or was restarted. The check runs again as a new attempt."
-        ),
+        error=f"The worker stopped answering during the check ({heard}); {then}.",
     )
-    if not ended:
+    if not again:
         return None
-    return retry_load_check(version=check.version, reason="the worker running it went away")
+    return retry_load_check(
+        version=version,
+        reason=f"attempt {check.attempt} was lost: its worker stopped answering ({heard})",
+    )
 
 
 # --- Debris ---------------------------------------------------------------------------------

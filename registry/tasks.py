@@ -32,7 +32,7 @@ def run_load_check(check_id: int) -> None:
         if check is None:
             return
         try:
-            result = check_version(check.version)
+            result = check_version(check)
         except Exception as exc:  # the machinery broke: errored, not the model's failure
             services.finish_load_check(
                 check_id=check_id,
@@ -52,14 +52,16 @@ def run_load_check(check_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=120)
 def requeue_stalled_load_checks() -> int:
-    """Beat's safety net: re-send checks whose message was lost, give checks whose worker died
-    a new attempt, and retry checks that errored for want of a sandbox once this worker has one."""
+    """Beat's safety net, every LOAD_CHECK_HEARTBEAT_SECONDS: re-send checks whose message was
+    lost, give checks whose worker died a new attempt, and retry checks that errored for want of
+    a sandbox once this worker has one. Cheap when there is nothing to do: a few indexed queries."""
     lost, abandoned = services.stalled_load_checks()
     with origin(Channel.TASK):
         for check_id in abandoned:
             services.give_up_on_load_check(check_id=check_id)
-        if sandbox_config.isolation().available:
-            for version_id in services.errored_load_checks():
+        errored = services.errored_load_checks()
+        if errored and sandbox_config.isolation().available:
+            for version_id in errored:
                 version = ModelVersion.objects.get(pk=version_id)
                 services.retry_load_check(version=version, reason="a sandbox is available now")
     for check_id in lost:

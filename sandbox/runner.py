@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -357,8 +357,19 @@ def _prepare(ws: Workspace, script: Path, iso: Isolation) -> None:
         ws.tmp_dir.chmod(0o700)
 
 
-def run_script(ws: Workspace, *, script: Path, limits: Limits, iso: Isolation) -> SandboxRun:
-    """Run `script MODEL_DIR INPUTS_DIR` in the sandbox and return its one JSON result."""
+def run_script(
+    ws: Workspace,
+    *,
+    script: Path,
+    limits: Limits,
+    iso: Isolation,
+    while_running: Callable[[], None] | None = None,
+) -> SandboxRun:
+    """Run `script MODEL_DIR INPUTS_DIR` in the sandbox and return its one JSON result.
+
+    `while_running` is called on this thread at least every half second while the script runs:
+    the caller's chance to say it is still alive (a heartbeat) without a thread of its own.
+    """
     if not iso.available:
         return SandboxRun(
             outcome=Outcome.ERRORED,
@@ -391,7 +402,7 @@ def run_script(ws: Workspace, *, script: Path, limits: Limits, iso: Isolation) -
         )
     os.close(result_write)
     try:
-        stopped, result, tail = _collect(process, result_read, limits, started)
+        stopped, result, tail = _collect(process, result_read, limits, started, while_running)
     finally:
         os.close(result_read)
         _kill(process)
@@ -421,7 +432,11 @@ def run_script(ws: Workspace, *, script: Path, limits: Limits, iso: Isolation) -
 
 
 def _collect(
-    process: subprocess.Popen, result_fd: int, limits: Limits, started: float
+    process: subprocess.Popen,
+    result_fd: int,
+    limits: Limits,
+    started: float,
+    while_running: Callable[[], None] | None,
 ) -> tuple[str, bytes, str]:
     """Read output and result within the limits: (why it was stopped or "", result, output tail)."""
     assert process.stdout is not None and process.stderr is not None
@@ -436,6 +451,8 @@ def _collect(
     exited_at = None
     try:
         while selector.get_map():
+            if while_running is not None:
+                while_running()
             now = time.monotonic()
             if now >= deadline:
                 return _timed_out(limits), bytes(result), _text(tail)

@@ -39,19 +39,30 @@ def test_only_one_check_of_a_version_is_open_at_a_time(version):
     assert services.retry_load_check(version=version, reason="again") is None
 
 
-def test_a_check_whose_worker_died_ends_errored_and_is_tried_again(version):
+def last_heard(check_id: int, seconds_ago: float) -> None:
+    """What a worker that stopped beating leaves behind."""
+    at = timezone.now() - timedelta(seconds=seconds_ago)
+    LoadCheck.objects.filter(pk=check_id).update(heartbeat_at=at)
+
+
+def test_a_check_whose_worker_died_ends_errored_and_is_tried_again(version, settings):
+    settings.LOAD_CHECK_HEARTBEAT_SECONDS = 15
     check_id = version.latest_load_check_id
     services.claim_load_check(check_id=check_id, worker="worker-that-died")
-    long_ago = timezone.now() - timedelta(hours=2)
-    LoadCheck.objects.filter(pk=check_id).update(started_at=long_ago)
+    last_heard(check_id, seconds_ago=40)
+    assert requeue_stalled_load_checks() == 0  # two beats missed: maybe only slow
+    last_heard(check_id, seconds_ago=50)
 
     assert requeue_stalled_load_checks() == 1
 
     abandoned = LoadCheck.objects.get(pk=check_id)
-    assert abandoned.status == "errored" and "worker-that-died" in abandoned.error
+    assert abandoned.status == "errored"
+    assert abandoned.error.startswith("The worker stopped answering during the check (last heard")
+    assert abandoned.error.endswith(" UTC from worker-that-died); checking again.")
     version.refresh_from_db()
     retry = version.latest_load_check
     assert retry.attempt == 2 and retry.status == "pending"
+    assert retry.reason.startswith("attempt 1 was lost: its worker stopped answering")
     run_load_check(retry.pk)  # what the worker that gets the new attempt does
     assert LoadCheck.objects.get(pk=retry.pk).status == "passed"
     verbs = list(AuditEvent.objects.filter(model_name="iris").values_list("verb", flat=True))
@@ -67,10 +78,43 @@ def test_a_pending_check_whose_message_was_lost_is_sent_again_as_it_is(version):
     assert LoadCheck.objects.count() == 1
 
 
+def test_a_long_check_whose_worker_still_beats_is_left_running(version):
+    check_id = version.latest_load_check_id
+    services.claim_load_check(check_id=check_id, worker="busy")
+    LoadCheck.objects.filter(pk=check_id).update(started_at=timezone.now() - timedelta(hours=2))
+    last_heard(check_id, seconds_ago=1)
+    assert requeue_stalled_load_checks() == 0
+    assert LoadCheck.objects.get(pk=check_id).status == "running"
+
+
+def test_a_check_claimed_before_heartbeats_existed_keeps_the_long_grace(version):
+    check_id = version.latest_load_check_id
+    services.claim_load_check(check_id=check_id, worker="old-worker")
+    LoadCheck.objects.filter(pk=check_id).update(heartbeat_at=None)
+    assert requeue_stalled_load_checks() == 0
+    LoadCheck.objects.filter(pk=check_id).update(started_at=timezone.now() - timedelta(hours=2))
+    assert requeue_stalled_load_checks() == 1
+    assert LoadCheck.objects.get(pk=check_id).status == "errored"
+
+
+def test_a_check_lost_again_and_again_stops_being_retried_after_five_attempts(version):
+    for attempt in range(1, 6):
+        version.refresh_from_db()
+        check_id = version.latest_load_check_id
+        assert LoadCheck.objects.get(pk=check_id).attempt == attempt
+        services.claim_load_check(check_id=check_id, worker="killed-each-time")
+        last_heard(check_id, seconds_ago=3600)
+        assert requeue_stalled_load_checks() == 1
+    last = LoadCheck.objects.get(pk=check_id)
+    assert last.status == "errored" and last.error.endswith("not checked again after 5 attempts.")
+    assert LoadCheck.objects.count() == 5
+    assert requeue_stalled_load_checks() == 0  # nor by the retry of errored checks
+
+
 def test_a_late_answer_from_a_worker_that_was_given_up_on_is_not_recorded(version):
     check_id = version.latest_load_check_id
     services.claim_load_check(check_id=check_id, worker="slow")
-    LoadCheck.objects.filter(pk=check_id).update(started_at=timezone.now() - timedelta(hours=2))
+    last_heard(check_id, seconds_ago=3600)
     requeue_stalled_load_checks()
     assert not services.finish_load_check(check_id=check_id, status="passed", seconds=1.0)
     assert LoadCheck.objects.get(pk=check_id).status == "errored"

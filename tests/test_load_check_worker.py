@@ -6,6 +6,7 @@ report what they found by raising it, so the check's error carries it back to th
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def found(**seen):
 class Worker:
     """A real `celery worker` process; its log is read on a thread so its pipe never fills."""
 
-    def __init__(self, **env: str):
+    def __init__(self, purge: bool = True, **env: str):
         self.log: list[str] = []
         self.process = subprocess.Popen(
             [
@@ -44,7 +45,7 @@ class Worker:
                 "-A",
                 "vetted",
                 "worker",
-                "--purge",
+                *(["--purge"] if purge else []),
                 "--pool=prefork",
                 "--concurrency=2",
                 "--loglevel=INFO",
@@ -68,6 +69,7 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group, which kill() ends whole
         )
         self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
@@ -84,6 +86,11 @@ class Worker:
 
     def stop(self) -> None:
         self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        """What a machine's crash or the OOM killer does: the worker and its pool, at once."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def rss_mb(self) -> dict[int, float]:
@@ -108,8 +115,8 @@ class Worker:
 def start_worker(needs_postgres, needs_redis, transactional_db):
     started = []
 
-    def start(**env: str) -> Worker:
-        worker = Worker(**env)
+    def start(purge: bool = True, **env: str) -> Worker:
+        worker = Worker(purge, **env)
         started.append(worker)
         return worker
 
@@ -371,3 +378,57 @@ def test_a_repeated_delivery_does_not_redo_a_finished_check(
     again = LoadCheck.objects.get(pk=first.pk)
     assert again.finished_at == first.finished_at and again.status == "passed"
     assert LoadCheck.objects.count() == 1
+
+
+def test_a_check_whose_worker_is_killed_is_found_lost_within_seconds_and_runs_again(
+    start_worker, api_as, alice, client, tmp_path, settings
+):
+    from registry.tasks import requeue_stalled_load_checks
+
+    settings.LOAD_CHECK_HEARTBEAT_SECONDS = 1  # beat's task runs here: lost after 3 silent s
+    # The model hangs only on the first worker, told apart by the CPU limit each gives it.
+    hangs_on_first = (
+        "import resource, time\n"
+        "if resource.getrlimit(resource.RLIMIT_CPU)[0] == 30:\n"
+        "    time.sleep(600)"
+    )
+    first = start_worker(LOAD_CHECK_HEARTBEAT_SECONDS="1", LOAD_CHECK_TIMEOUT_SECONDS="30")
+    api = api_as(alice)
+    push(api, "hangs", pyfunc_model_dir(tmp_path / "m", "pass", on_load=hangs_on_first))
+    deadline = time.monotonic() + 60
+    while LoadCheck.objects.get().status != "running":
+        assert time.monotonic() < deadline, "the check never started"
+        time.sleep(0.2)
+    running = LoadCheck.objects.get()
+    while (running.heartbeat_at - running.started_at).total_seconds() < 4:
+        assert time.monotonic() < deadline, "the worker does not beat while the model runs"
+        requeue_stalled_load_checks()  # beat leaves a check whose worker beats alone
+        time.sleep(0.5)
+        running.refresh_from_db()
+        assert running.status == "running", running.error
+
+    first.kill()
+    deadline = time.monotonic() + 90
+    while LoadCheck.objects.count() < 2:  # beat's task, as beat calls it every heartbeat
+        assert time.monotonic() < deadline, "the lost check was not found"
+        requeue_stalled_load_checks()
+        time.sleep(0.5)
+
+    lost, again = LoadCheck.objects.order_by("attempt")
+    assert lost.status == "errored"
+    assert lost.error.startswith("The worker stopped answering during the check (last heard")
+    assert lost.error.endswith("); checking again.")
+    assert again.status == "pending" and again.attempt == 2
+    detail = api.get("/api/v1/models/hangs/versions/1/").json()["load_check"]
+    assert detail["attempt"] == 2 and detail["status"] == "pending"
+    assert detail["reason"].startswith("attempt 1 was lost: its worker stopped answering")
+    client.force_login(alice)
+    page = client.get("/models/hangs/versions/1/").content.decode()
+    assert "Load check queued" in page and 'hx-trigger="every 2s"' in page  # it updates itself
+    assert "<strong>Attempt 2.</strong> Attempt 1 was lost: its worker stopped answering" in page
+    assert "The worker stopped answering during the check" in page  # under earlier attempts
+
+    start_worker(purge=False)  # the new attempt waits in the queue
+    checked = wait_for_checks(["hangs"], timeout=90)["hangs"]
+    assert checked.attempt == 2 and checked.status == "passed", checked.error
+    assert LoadCheck.objects.count() == 2

@@ -213,6 +213,11 @@ if DEBRIS_GRACE_HOURS < 1:
 # Load check: untrusted model code runs in the sandbox (sandbox/runner.py) under these limits.
 LOAD_CHECK_TIMEOUT_SECONDS = env_int("LOAD_CHECK_TIMEOUT_SECONDS", 120)
 LOAD_CHECK_MEMORY_MB = env_int("LOAD_CHECK_MEMORY_MB", 4096)
+# A running check's worker says it is alive this often; after three silent beats the check is
+# lost (its worker died) and beat, which looks as often, queues it again: within about a minute.
+LOAD_CHECK_HEARTBEAT_SECONDS = env_int("LOAD_CHECK_HEARTBEAT_SECONDS", 15)
+if LOAD_CHECK_HEARTBEAT_SECONDS < 1:
+    raise ImproperlyConfigured("LOAD_CHECK_HEARTBEAT_SECONDS must be at least 1")
 # Fail closed: with DEBUG off, model code runs in bubblewrap or not at all.
 SANDBOX_REQUIRED = env_bool("SANDBOX_REQUIRED", not DEBUG)
 SANDBOX_BWRAP = env_str("SANDBOX_BWRAP", "bwrap")
@@ -246,7 +251,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-load-checks": {
         "task": "registry.tasks.requeue_stalled_load_checks",
-        "schedule": 300.0,
+        "schedule": float(LOAD_CHECK_HEARTBEAT_SECONDS),
     },
     "sweep-debris": {"task": "registry.tasks.sweep_debris", "schedule": 3600.0},
 }

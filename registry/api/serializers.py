@@ -104,6 +104,10 @@ class LoadCheckSerializer(serializers.Serializer):
 
     status = serializers.CharField()
     attempt = serializers.IntegerField()
+    reason = serializers.CharField(
+        help_text="Why this attempt was made after an earlier one, e.g. the earlier one was lost"
+        " when its worker stopped answering; empty for the first."
+    )
     seconds = serializers.FloatField(source="load_seconds", allow_null=True)
     prediction_shape = serializers.JSONField(allow_null=True)
     error = serializers.CharField()
