@@ -80,3 +80,18 @@ def test_a_refused_request_is_one_line_in_the_log(client, people, teams, console
     log = console.getvalue()
     forbidden = [line for line in log.splitlines() if "Forbidden" in line]
     assert len(forbidden) == 1 and "Traceback" not in log
+
+
+def test_a_form_body_where_json_is_expected_is_a_json_415(api_as, alice, teams):
+    """Only the version upload takes a form (it carries files); a form elsewhere would read a
+    one-item list and a string alike, so it is refused by name instead of half-understood."""
+    created = api_as(alice).post("/api/v1/models/", {"name": "x", "team": "fraud"})
+    assert created.status_code == 201
+    response = api_as(alice).patch("/api/v1/models/x/", {"tags": "a"}, format="multipart")
+    assert response.status_code == 415
+    assert response.json()["error"]["message"] == (
+        "This address takes application/json, not multipart/form-data."
+    )
+    schema = api_as(alice).get("/api/v1/schema/?format=json").json()
+    patch_body = schema["paths"]["/api/v1/models/{name}/"]["patch"]["requestBody"]["content"]
+    assert list(patch_body) == ["application/json"]

@@ -292,11 +292,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "vetted.api.schema.ErrorDocumentingSchema",
     "EXCEPTION_HANDLER": "vetted.api.errors.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "vetted.api.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON everywhere; a form body only where files are sent (the version upload says so).
+    "DEFAULT_PARSER_CLASSES": ["vetted.api.parsers.StrictJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vetted API",

@@ -59,20 +59,27 @@ class ModelSerializer(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), reverse("api:model", args=[obj.name]))
 
 
+class TagField(serializers.CharField):
+    """A tag is text as sent: a number is refused, not turned into "0"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("A tag must be a string.")
+        return super().to_internal_value(data)
+
+
 class ModelCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     team = serializers.CharField(max_length=100, help_text="The team's slug.")
     task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.OTHER)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=50), required=False, default=list
-    )
+    tags = serializers.ListField(child=TagField(max_length=50), required=False, default=list)
 
 
 class ModelUpdateSerializer(serializers.Serializer):
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    tags = serializers.ListField(child=TagField(max_length=50), required=False)
 
 
 class ArtifactSerializer(serializers.Serializer):

@@ -51,6 +51,8 @@ def json_exception_handler(exc, context):
         exc = PayloadTooLarge(str(exc))
     elif isinstance(exc, Conflict):
         exc = ConflictError(str(exc))
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        exc = _unsupported_media_type(exc, context)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -68,6 +70,16 @@ def json_exception_handler(exc, context):
         }
     }
     return Response(body, status=response.status_code, headers=_keep_headers(response))
+
+
+def _unsupported_media_type(exc, context) -> exceptions.UnsupportedMediaType:
+    """Name what this address takes: most take JSON only, the version upload a form too."""
+    view = context.get("view")
+    accepted = [parser.media_type for parser in getattr(view, "parser_classes", [])]
+    sent = context["request"].content_type.split(";")[0] or "no Content-Type"
+    return exceptions.UnsupportedMediaType(
+        sent, f"This address takes {' or '.join(accepted)}, not {sent}."
+    )
 
 
 def _keep_headers(response):
