@@ -1,8 +1,9 @@
 """Dependencies point one way, down: an app imports only the apps below it (docs/architecture.md).
 
 audit at the very bottom, accounts (which records into it) and sandbox beside it; the registry
-on them; reviews and monitoring on the registry, and monitoring on reviews (it posts its results
-as the reviews' checks).
+on them; notifications (inbox, outbox, watches) on the registry, discussions (threads) on
+notifications; reviews on both, and monitoring on reviews (it posts its results as the reviews'
+checks).
 """
 
 import ast
@@ -15,11 +16,40 @@ ALLOWED = {
     "accounts": {"audit", "vetted.rows"},
     "sandbox": set(),
     "registry": {"accounts", "audit", "sandbox", *SHARED},
-    "reviews": {"accounts", "audit", "sandbox", "registry", *SHARED},
-    "monitoring": {"accounts", "audit", "sandbox", "registry", "reviews", *SHARED},
+    "notifications": {"accounts", "audit", "registry", *SHARED},
+    "discussions": {"accounts", "audit", "registry", "notifications", *SHARED},
+    "reviews": {
+        "accounts",
+        "audit",
+        "sandbox",
+        "registry",
+        "notifications",
+        "discussions",
+        *SHARED,
+    },
+    "monitoring": {
+        "accounts",
+        "audit",
+        "sandbox",
+        "registry",
+        "notifications",
+        "discussions",
+        "reviews",
+        *SHARED,
+    },
     "vetted/api": {"accounts", "audit"},
 }
-PROJECT = {"accounts", "audit", "sandbox", "registry", "reviews", "monitoring", "vetted"}
+PROJECT = {
+    "accounts",
+    "audit",
+    "sandbox",
+    "registry",
+    "notifications",
+    "discussions",
+    "reviews",
+    "monitoring",
+    "vetted",
+}
 
 
 def imported_modules(source: str) -> set[str]:

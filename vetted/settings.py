@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "audit",
     "sandbox",
     "registry",
+    "notifications",
     "reviews",
     "monitoring",
 ]
