@@ -29,6 +29,7 @@ from .forms import (
     VersionUploadForm,
 )
 from .models import ModelAlias, RegisteredModel, Stage
+from .panels import panels_for
 from .stages import StageConflict, StageGateDenied
 from .uploads import LimitedUploadHandler
 
@@ -115,6 +116,7 @@ def _render_model(request, model, edit_form=None, status=200):
         "stage_choices": Stage.choices,
         "edit_form": edit_form,
         "edit_open": edit_form.is_bound,
+        "panels": panels_for("model", request=request, model=model),
     }
     return render(request, "registry/model_detail.html", context, status=status)
 
@@ -191,6 +193,7 @@ def version_detail(request, name, number):
         "earlier_checks": selectors.earlier_load_checks(version),
         "may_push": access.can(request.user, Action.PUSH, version.model),
         **_how_to_use(request, version),
+        "panels": panels_for("version", request=request, model=version.model, version=version),
     }
     return render(request, "registry/version_detail.html", context)
 
