@@ -1,14 +1,16 @@
 from rest_framework import serializers
 
+from vetted.api.serializers import TypedModelSerializer, TypedSerializer
+
 from ..models import ApiToken, TokenScope
 
 
-class TeamSerializer(serializers.Serializer):
+class TeamSerializer(TypedSerializer):
     slug = serializers.CharField()
     name = serializers.CharField()
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(TypedModelSerializer):
     team = serializers.CharField(source="team.slug", default=None, allow_null=True)
 
     class Meta:
@@ -33,7 +35,7 @@ class TokenCreatedSerializer(TokenSerializer):
         fields = [*TokenSerializer.Meta.fields, "token"]
 
 
-class TokenCreateSerializer(serializers.Serializer):
+class TokenCreateSerializer(TypedSerializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=TokenScope.choices), min_length=1

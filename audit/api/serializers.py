@@ -1,9 +1,11 @@
 from rest_framework import serializers
 
+from vetted.api.serializers import TypedModelSerializer
+
 from ..models import AuditEvent
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(TypedModelSerializer):
     actor = serializers.CharField(source="actor_name")
     token = serializers.SerializerMethodField()
     object = serializers.SerializerMethodField()

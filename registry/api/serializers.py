@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vetted.api import json_input
+from vetted.api.serializers import TypedModelSerializer, TypedSerializer
 
 from ..models import RegisteredModel, Stage, TaskType
 
@@ -15,7 +16,7 @@ def _absolute(request, url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url
 
 
-class ModelSerializer(serializers.ModelSerializer):
+class ModelSerializer(TypedModelSerializer):
     team: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
@@ -59,30 +60,23 @@ class ModelSerializer(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), reverse("api:model", args=[obj.name]))
 
 
-class TagField(serializers.CharField):
-    """A tag is text as sent: a number is refused, not turned into "0"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise serializers.ValidationError("A tag must be a string.")
-        return super().to_internal_value(data)
-
-
-class ModelCreateSerializer(serializers.Serializer):
+class ModelCreateSerializer(TypedSerializer):
     name = serializers.CharField(max_length=100)
     team = serializers.CharField(max_length=100, help_text="The team's slug.")
     task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.OTHER)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    tags = serializers.ListField(child=TagField(max_length=50), required=False, default=list)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list
+    )
 
 
-class ModelUpdateSerializer(serializers.Serializer):
+class ModelUpdateSerializer(TypedSerializer):
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
-    tags = serializers.ListField(child=TagField(max_length=50), required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
 
 
-class ArtifactSerializer(serializers.Serializer):
+class ArtifactSerializer(TypedSerializer):
     path = serializers.CharField()
     size = serializers.IntegerField()
     sha256 = serializers.CharField()
@@ -106,7 +100,7 @@ def archived_alias_warnings(version) -> list[str]:
     ]
 
 
-class LoadCheckSerializer(serializers.Serializer):
+class LoadCheckSerializer(TypedSerializer):
     """One attempt at loading the version; a version shows its latest as `load_check`."""
 
     status = serializers.CharField()
@@ -125,7 +119,7 @@ class LoadCheckSerializer(serializers.Serializer):
     duration_seconds = serializers.FloatField(allow_null=True)
 
 
-class VersionSerializer(serializers.Serializer):
+class VersionSerializer(TypedSerializer):
     model = serializers.CharField(source="model.name")
     version = serializers.IntegerField(source="number")
     uuid = serializers.UUIDField(read_only=True)
@@ -210,7 +204,7 @@ class JSONListField(JSONValueField):
         super().__init__(list, **kwargs)
 
 
-class VersionUploadSerializer(serializers.Serializer):
+class VersionUploadSerializer(TypedSerializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     git_repo = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     git_commit = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
@@ -246,11 +240,11 @@ class VersionUploadSerializer(serializers.Serializer):
         return attrs
 
 
-class StageSerializer(serializers.Serializer):
+class StageSerializer(TypedSerializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
-class AliasSerializer(serializers.Serializer):
+class AliasSerializer(TypedSerializer):
     version = serializers.IntegerField(min_value=1)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")

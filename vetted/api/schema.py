@@ -8,6 +8,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import permissions, serializers
 
+from .serializers import TypedSerializer
+
 ERROR_DESCRIPTIONS = {
     400: "The input was refused; `message` says why, `detail` which field.",
     401: "No credentials, or the API token is unknown, revoked or expired.",
@@ -27,7 +29,7 @@ class ErrorDetailField(serializers.JSONField):
     """Field errors by name (an object), or a list of messages."""
 
 
-class ErrorBodySerializer(serializers.Serializer):
+class ErrorBodySerializer(TypedSerializer):
     status = serializers.IntegerField()
     code = serializers.CharField(help_text="Machine-readable, e.g. not_found, invalid, conflict.")
     message = serializers.CharField(help_text="For people: what went wrong and what to do.")
@@ -37,7 +39,7 @@ class ErrorBodySerializer(serializers.Serializer):
     )
 
 
-class ErrorEnvelopeSerializer(serializers.Serializer):
+class ErrorEnvelopeSerializer(TypedSerializer):
     """Every error of the API: {"error": {"status", "code", "message", "detail"}}."""
 
     error = ErrorBodySerializer()
