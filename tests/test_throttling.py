@@ -1,9 +1,16 @@
 """Guessing passwords or tokens is slowed down: per account and per address, with a clear 429."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from rest_framework.test import APIClient
 
 from accounts import throttle
 from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def sign_in(client, username, password):
@@ -44,3 +51,33 @@ def test_wrong_tokens_from_one_address_get_429_but_good_ones_pass(db, token_for,
     # A good token is never slowed down: its requests never touch the counter.
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
     assert client.get("/api/v1/models/").status_code == 200
+
+
+def test_without_redis_every_process_counts_into_one_sign_in_limit(tmp_path):
+    """`make run` has four web processes and no Redis: a guesser spread over them is stopped."""
+    count_five = (
+        "import django; django.setup()\n"
+        "from accounts import throttle\n"
+        "for _ in range(5):\n"
+        "    throttle.count_failure(throttle.LOGIN, address='10.0.0.9', account='alice')\n"
+        "print(throttle.blocked(throttle.LOGIN, address='10.0.0.9', account='alice'))\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")},
+        "DJANGO_SETTINGS_MODULE": "vetted.settings",
+        "DEBUG": "true",
+        "VETTED_VAR_DIR": str(tmp_path),
+    }
+    answers = [
+        subprocess.run(
+            [sys.executable, "-c", count_five],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.split()[-1]
+        for _ in range(2)
+    ]
+    assert answers == ["False", "True"]  # the second process saw the first one's five

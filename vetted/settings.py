@@ -258,10 +258,15 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 CACHES = {
+    # Shared by every process (gunicorn's, the worker's): sign-in throttling counts across them.
+    # Without Redis (`make run`), files under var/ are what all processes on the machine share.
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
     )
     | {"KEY_PREFIX": env_str("CACHE_KEY_PREFIX")},
     # Rendered answers of the resolve endpoints, in each process's memory: their keys carry the
