@@ -1,5 +1,5 @@
 """A JSON body's values must have the type the schema names: `0` for text is refused, not read
-as "0" (vetted/api/serializers.py). Multipart forms, where every value is text, are unchanged."""
+as "0" (vetted/serializers.py). Multipart forms, where every value is text, are unchanged."""
 
 import importlib
 import inspect
@@ -11,7 +11,7 @@ from rest_framework import serializers
 from accounts.models import ApiToken
 from registry.models import ModelAlias, RegisteredModel
 from tests.conftest import a_model_file
-from vetted.api.serializers import JSONTypedInput
+from vetted.serializers import JSONTypedInput
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def test_every_serializer_of_the_api_checks_json_types():
                 continue
             if not issubclass(cls, JSONTypedInput):
                 unchecked.append(f"{module.__name__}.{name}")
-    assert not unchecked, f"Derive these from vetted.api.serializers.TypedSerializer: {unchecked}"
+    assert not unchecked, f"Derive these from vetted.serializers.TypedSerializer: {unchecked}"
 
 
 WRONG_TYPES = {

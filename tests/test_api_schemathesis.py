@@ -8,7 +8,7 @@ only the `ignored_auth` check sends a wrong token, once per operation and run, a
 60. Every check runs but `positive_data_acceptance` (a generated
 name that fits the schema still names no model: a 404 by design, not a refusal of valid input)
 and `object_level_authorization`, which needs a second user's token. `negative_data_rejection`
-runs: a value of the wrong JSON type is a 400 (vetted/api/serializers.py), not converted.
+runs: a value of the wrong JSON type is a 400 (vetted/serializers.py), not converted.
 """
 
 import subprocess

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from vetted.api.serializers import TypedModelSerializer, TypedSerializer
+from vetted.serializers import TypedModelSerializer, TypedSerializer
 
 from ..models import ApiToken, TokenScope
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from vetted.api.serializers import TypedModelSerializer
+from vetted.serializers import TypedModelSerializer
 
 from ..models import AuditEvent
 

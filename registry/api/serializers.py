@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vetted.api import json_input
-from vetted.api.serializers import TypedModelSerializer, TypedSerializer
+from vetted.serializers import TypedModelSerializer, TypedSerializer
 
 from ..models import RegisteredModel, Stage, TaskType
 

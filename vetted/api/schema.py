@@ -8,7 +8,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import permissions, serializers
 
-from .serializers import TypedSerializer
+from vetted.serializers import TypedSerializer
 
 ERROR_DESCRIPTIONS = {
     400: "The input was refused; `message` says why, `detail` which field.",
