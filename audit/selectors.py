@@ -102,9 +102,12 @@ class EventPage:
         return self.filters.query(format="csv")
 
 
-def _distinct(events: AuditEventQuerySet, field: str) -> list[str]:
+def _choices(events: AuditEventQuerySet, field: str, chosen: str = "") -> list[str]:
+    """The values `field` takes in `events`, and the one chosen even if none match it (so the
+    select still shows what the page is filtered by)."""
     values = events.exclude(**{field: ""}).order_by(field).values_list(field, flat=True)
-    return list(values.distinct())
+    found = list(values.distinct())
+    return found + [chosen] if chosen and chosen not in found else found
 
 
 def event_page(user, params: Mapping[str, str], *, model: str = "") -> EventPage:
@@ -123,15 +126,12 @@ def event_page(user, params: Mapping[str, str], *, model: str = "") -> EventPage
         error = " ".join(invalid.messages)
         events = events_for(user, scope)
     in_scope = events_for(user, scope)
-    present = _distinct(in_scope, "verb")
-    if filters.verb and filters.verb not in present:  # still shown as chosen, though none match
-        present.append(filters.verb)
     return EventPage(
         page=Paginator(events, EVENTS_PER_PAGE).get_page(params.get("page")),
         filters=filters,
         error=error,
         narrowed=filters != scope,
-        verbs=[(verb, verbs.label(verb)) for verb in present],
-        actors=_distinct(in_scope, "actor_name"),
-        teams=[] if model else _distinct(in_scope, "team_slug"),
+        verbs=[(verb, verbs.label(verb)) for verb in _choices(in_scope, "verb", filters.verb)],
+        actors=_choices(in_scope, "actor_name"),
+        teams=[] if model else _choices(in_scope, "team_slug", filters.team),
     )

@@ -104,6 +104,9 @@ def test_its_selects_offer_the_teams_and_verbs_there_are(client, dave):
         "stage.moved",
         "version.registered",
     ]
+    unknown = client.get(URL + "?verb=evaluation.finished").content.decode()
+    assert '<option value="evaluation.finished" selected>evaluation finished' in unknown
+    assert "No events match these filters." in unknown
     actors = re.search(r'<datalist id="f-actors">.*?</datalist>', html, re.DOTALL)[0]
     assert re.findall(r'<option value="(\w+)">', actors) == ["alice", "bob", "mallory"]
     assert 'type="date"' in html and 'name="since"' in html and 'name="until"' in html
