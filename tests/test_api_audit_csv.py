@@ -122,8 +122,9 @@ def test_a_large_log_is_streamed_in_batches_with_queries_that_do_not_grow(
 def test_a_refused_export_answers_json(api_as, alice, fraud_events):
     bad_time = api_as(alice).get("/api/v1/audit/?format=csv&since=yesterday")
     assert bad_time.status_code == 400 and "ISO 8601" in bad_time.json()["error"]["message"]
+    for bad in ("xlsx", ""):
+        assert api_as(alice).get(f"/api/v1/audit/?format={bad}").status_code == 400
     bad_format = api_as(alice).get("/api/v1/audit/?format=xlsx")
-    assert bad_format.status_code == 400
     assert bad_format.json()["error"]["detail"] == {
         "format": ["Ask for json (the default) or csv."]
     }

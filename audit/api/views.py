@@ -67,8 +67,9 @@ class AuditEventList(generics.ListAPIView):
         return response
 
     def perform_content_negotiation(self, request, force=False):
-        # DRF answers an unknown format with a bare 404; say what there is instead.
-        if not force and (request.query_params.get("format") or "json") not in FORMATS:
+        # DRF answers an unknown format with a bare 404 (and takes an empty one for JSON, which
+        # the schema's enum does not allow); say what there is instead.
+        if not force and request.query_params.get("format", "json") not in FORMATS:
             raise ValidationError({"format": ["Ask for json (the default) or csv."]})
         return super().perform_content_negotiation(request, force)
 
