@@ -1,8 +1,9 @@
 """The audit log: one row per state change, written once and never changed.
 
 Rows hold names and ids, not foreign keys: deleting a user, token or team must neither fail
-against the log nor rewrite it. Saving an existing row, updating or deleting raise here; on
-PostgreSQL a trigger refuses UPDATE and DELETE as well (migration 0002).
+against the log nor rewrite it. Saving an existing row, updating or deleting raise here, through
+the default and the base manager alike; on PostgreSQL triggers refuse UPDATE and DELETE
+(migration 0002) and TRUNCATE (0004) as well.
 """
 
 from django.db import models
@@ -30,14 +31,23 @@ class AuditEventQuerySet(models.QuerySet):
         raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
 
     def for_user(self, user) -> "AuditEventQuerySet":
-        """Events of the user's teams and the user's own (tokens); superusers see every event."""
+        """What `user` may read of the log.
+
+        - Every event of the teams the user belongs to now, whoever made it (the team's log).
+        - Outside them, only the user's own events that belong to no team (their personal
+          tokens, their notification preferences). What they did in a team they have left stays
+          with that team: membership decides who reads a team's log, then as now.
+        - Through a token limited to one team: that team's events only, nothing else.
+        - A superuser: every event (a limited token's team only, as for anyone).
+        """
         limited = getattr(user, "token_team_id", None)  # a token limited to one team
         if user.is_superuser:
             return self if limited is None else self.filter(team_id=limited)
         teams = user.memberships.values("team_id")
         if limited is not None:
             return self.filter(team_id=limited, team_id__in=teams)
-        return self.filter(models.Q(team_id__in=teams) | models.Q(actor_id=user.pk))
+        own = models.Q(team_id__isnull=True, actor_id=user.pk)
+        return self.filter(models.Q(team_id__in=teams) | own)
 
 
 class AuditEvent(models.Model):
@@ -62,6 +72,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        # The manager Django itself reaches for (`_base_manager`) must refuse as well.
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return (
@@ -71,6 +83,8 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AuditLogIsAppendOnly("Audit events cannot be changed.")
+        # Always an INSERT: a new instance given an existing id must not become an UPDATE.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -146,6 +146,11 @@ def _record_model(actor, verb: str, model: RegisteredModel, **changes) -> None:
     )
 
 
+def version_audit_name(version: ModelVersion) -> str:
+    """How the audit log names a version: its history page filters the log by it."""
+    return f"{version.model.name} v{version.number}"
+
+
 def _record_version(actor, verb: str, version: ModelVersion, **changes) -> None:
     model = version.model
     record(
@@ -153,7 +158,7 @@ def _record_version(actor, verb: str, version: ModelVersion, **changes) -> None:
         verb=verb,
         object_type="version",
         object_id=version.pk,
-        object_name=f"{model.name} v{version.number}",
+        object_name=version_audit_name(version),
         team=model.team,
         model_name=model.name,
         **changes,

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.model_list, name="model_list"),
     path("models/<str:name>/", views.model_detail, name="model_detail"),
     path("models/<str:name>/edit/", views.model_edit, name="model_edit"),
+    path("models/<str:name>/history/", views.model_history, name="model_history"),
     path("models/<str:name>/compare/", views.compare, name="compare"),
     path("models/<str:name>/versions/new/", views.version_push, name="version_push"),
     path(

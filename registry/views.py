@@ -14,9 +14,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from audit import selectors as audit_selectors
 from vetted.api.errors import UploadTooLarge
 
 from . import access, selectors, services
@@ -142,6 +143,16 @@ def model_edit(request, name):
     return _render_model(request, model, edit_form=form, status=400)
 
 
+@login_required
+@require_safe
+def model_history(request, name):
+    """The model's History tab: its audit events, filtered as the team-wide log is."""
+    model = get_model_for(request.user, name)
+    log = audit_selectors.event_page(request.user, request.GET, model=model.name)
+    context = {"model": model, "log": log}
+    return render(request, "registry/model_history.html", context, status=400 if log.error else 200)
+
+
 # --- Versions -------------------------------------------------------------------------------
 
 
@@ -192,6 +203,9 @@ def version_detail(request, name, number):
         "stage_choices": Stage.choices,
         "earlier_checks": selectors.earlier_load_checks(version),
         "may_push": access.can(request.user, Action.PUSH, version.model),
+        "history_query": audit_selectors.EventFilters(
+            object=services.version_audit_name(version)
+        ).query(),
         **_how_to_use(request, version),
         "panels": panels_for("version", request=request, model=version.model, version=version),
     }

@@ -77,3 +77,13 @@ def test_a_download_is_documented_as_bytes(schema):
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
     }
     assert "304" in responses
+
+
+def test_the_audit_log_is_documented_as_json_pages_or_a_csv_download(schema):
+    operation = schema["paths"]["/api/v1/audit/"]["get"]
+    content = operation["responses"]["200"]["content"]
+    assert content["text/csv"] == {"schema": {"type": "string"}}
+    assert content["application/json"]["schema"]["$ref"].endswith("PaginatedAuditEventList")
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert sorted(parameters["format"]["schema"]["enum"]) == ["csv", "json"]
+    assert {"model", "team", "actor", "verb", "object", "since", "until"} <= set(parameters)

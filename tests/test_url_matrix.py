@@ -72,7 +72,10 @@ MATRIX: dict[str, list[Case]] = {
     "login": [Case("get", "/accounts/login/", PUBLIC)],
     # Logging out always ends on the login page.
     "logout": [Case("post", "/accounts/logout/", decisions(L, L, L, L, L, L))],
-    "audit-api:events": [Case("get", "/api/v1/audit/", ANY_USER, api=True)],
+    "audit-api:events": [
+        Case("get", "/api/v1/audit/", ANY_USER, api=True),
+        Case("get", "/api/v1/audit/?format=csv", ANY_USER, api=True),
+    ],
     "audit:events": [Case("get", "/audit/?model=fraud-detector", ANY_USER)],
     # The API's description is public, as for any API a CI job or another service reads.
     "api:schema": [Case("get", "/api/v1/schema/", PUBLIC, api=True)],
@@ -171,6 +174,7 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "registry:model_list": [Case("get", "/", ANY_USER)],
     "registry:model_detail": [Case("get", f"{P}/", MEMBERS)],
+    "registry:model_history": [Case("get", f"{P}/history/", MEMBERS)],
     "registry:model_edit": [  # the form is on the model's page; the URL only takes POST
         Case(
             "post",

@@ -94,6 +94,7 @@ def test_no_page_scrolls_sideways_and_no_control_is_out_of_view(tab, people, tea
     pages = [
         "/",
         f"/models/{model.name}/",
+        f"/models/{model.name}/history/",
         f"/models/{model.name}/versions/2/",
         f"/models/{model.name}/compare/?a=1&b=2",
         f"/models/{model.name}/versions/new/",
