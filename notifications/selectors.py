@@ -9,7 +9,7 @@ from registry.models import RegisteredModel
 from .models import Event, Notification, Preference, Watch
 
 
-def inbox(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
+def inbox(user, *, unread_only: bool = False) -> QuerySet[Notification]:
     """The user's notifications about models they can still see (through a team-limited token:
     that team's), newest first."""
     lines = Notification.objects.filter(recipient=user, model__in=visible_models(user))
@@ -18,7 +18,7 @@ def inbox(user: User, *, unread_only: bool = False) -> QuerySet[Notification]:
     return lines.select_related("actor", "model")
 
 
-def unread_count(user: User) -> int:
+def unread_count(user) -> int:
     return inbox(user, unread_only=True).count()
 
 

@@ -82,7 +82,7 @@ class PreferenceChangeSerializer(TypedSerializer):
 class PreferencesChangeSerializer(TypedSerializer):
     """The events to change; events not named keep their channels."""
 
-    preferences = PreferenceChangeSerializer(many=True, max_length=len(Event.values))
+    preferences = PreferenceChangeSerializer(many=True)
 
     def validate_preferences(self, items):
         events = [item["event"] for item in items]
