@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from notifications import outbox
 from notifications.models import EmailStatus, Event, Notification, OutboxEmail
 from notifications.services import notify
 from notifications.tasks import send_due_emails
@@ -285,6 +286,10 @@ def test_beat_runs_the_sender_every_minute(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["send-due-emails"]
     assert entry["schedule"] == 60.0
     assert entry["task"] == send_due_emails.name and entry["task"] in app.tasks
+
+
+def test_a_claim_expires_only_after_any_live_sender_has_been_stopped():
+    assert send_due_emails.time_limit < outbox.SENDING_TIMEOUT.total_seconds()
 
 
 def test_people_who_turned_email_off_get_only_the_inbox_line(api_as, model, bob, people):
