@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from email import policy
 from pathlib import Path
@@ -26,6 +27,7 @@ from notifications.services import notify
 from notifications.tasks import send_due_emails
 from tests.conftest import database_url
 from tests.page_factories import registered_model
+from tests.test_load_check_worker import Worker
 from vetted.celery import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -316,3 +318,21 @@ def test_people_who_turned_email_off_get_only_the_inbox_line(api_as, model, bob,
         "carol",
     }
     assert list(OutboxEmail.objects.values_list("to_address", flat=True)) == ["bob@example.com"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_what_a_change_queued_on_commit(
+    needs_postgres, needs_redis, smtp, smtp_port, model, bob
+):
+    mailbox = smtp.start()
+    worker = Worker(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port))
+    try:
+        tell(bob, model)  # commits: the sender is queued, and the worker picks it up
+        deadline = time.monotonic() + 30
+        while not mailbox.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+    assert [m["To"] for m in mailbox.messages] == ["bob@example.com"], "".join(worker.log)
+    assert OutboxEmail.objects.get().status == EmailStatus.SENT
