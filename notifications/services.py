@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -68,10 +69,12 @@ def notify(
         if pk not in choices or choices[pk].in_app
     ]
     created = Notification.objects.bulk_create(inbox, ignore_conflicts=True)
+    site = settings.SITE_URL.rstrip("/")
     context = {
         "title": title,
         "body": body,
-        "link": settings.SITE_URL.rstrip("/") + url,
+        "link": site + url,
+        "settings_link": site + reverse("notifications:preferences"),
         "model": model,
         "actor": actor,
     }

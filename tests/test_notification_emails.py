@@ -141,6 +141,8 @@ def test_an_email_reaches_the_smtp_server_with_text_html_and_the_link(
     html = message.get_body(preferencelist=("html",)).get_content()
     assert link in text and "Could you look at <the thresholds>?" in text
     assert f'<a href="{link}">' in html and "&lt;the thresholds&gt;" in html
+    settings_link = "https://vetted.example.com/settings/notifications/"
+    assert settings_link in text and f'<a href="{settings_link}">' in html
     row = OutboxEmail.objects.get()
     assert (row.status, row.attempts, row.last_error) == (EmailStatus.SENT, 1, "")
     assert row.sent_at is not None
