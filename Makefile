@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 
 export DEBUG ?= true
 export ALLOWED_HOSTS ?= localhost,127.0.0.1,[::1]
+export SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install run test lint bench clean
 

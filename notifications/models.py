@@ -50,6 +50,11 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.recipient}: {self.title}"
 
+    @property
+    def link(self) -> str:
+        """`url` if it is a path on this site, else empty: a line never links elsewhere."""
+        return self.url if self.url.startswith("/") and not self.url.startswith("//") else ""
+
 
 class EmailStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"

@@ -1,17 +1,27 @@
-"""Telling people: the one function other apps call when something needs someone's attention."""
+"""Telling people: `notify()`, the one function other apps call when something needs someone's
+attention; and what a person changes about it (read marks, preferences, watched models)."""
 
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from audit.services import record
 from registry import access
 from registry.access import Action
 from registry.models import RegisteredModel
 
-from .models import Event, Notification, OutboxEmail, Preference
+from . import selectors, tasks
+from .models import Event, Notification, OutboxEmail, Preference, Watch
+
+logger = logging.getLogger(__name__)
 
 
 def notify(
@@ -59,10 +69,12 @@ def notify(
         if pk not in choices or choices[pk].in_app
     ]
     created = Notification.objects.bulk_create(inbox, ignore_conflicts=True)
+    site = settings.SITE_URL.rstrip("/")
     context = {
         "title": title,
         "body": body,
-        "link": settings.SITE_URL.rstrip("/") + url,
+        "link": site + url,
+        "settings_link": site + reverse("notifications:preferences"),
         "model": model,
         "actor": actor,
     }
@@ -78,5 +90,87 @@ def notify(
         for pk, person in people.items()
         if person.email and (pk not in choices or choices[pk].email)
     ]
-    OutboxEmail.objects.bulk_create(emails, ignore_conflicts=True)
+    if emails:
+        OutboxEmail.objects.bulk_create(emails, ignore_conflicts=True)
+        transaction.on_commit(_send_soon)
     return created
+
+
+def _send_soon() -> None:
+    """Beat sends what is due every minute anyway: a broker that is down delays, loses nothing."""
+    try:
+        tasks.send_due_emails.delay()
+    except BrokerUnavailable:
+        logger.warning("Could not queue the e-mail sender; beat runs it within a minute.")
+
+
+@transaction.atomic
+def mark_read(*, user: User, ids: Iterable[int] = (), everything: bool = False) -> int:
+    """Mark the user's notifications read: those in `ids`, or all of them. Any id that is not
+    one of the user's visible notifications raises Notification.DoesNotExist and marks nothing.
+    Returns how many were unread before."""
+    mine = selectors.inbox(user)
+    if not everything:
+        wanted = set(ids)
+        found = set(mine.filter(pk__in=wanted).values_list("pk", flat=True))
+        if found != wanted:
+            raise Notification.DoesNotExist(f"You have no notification {min(wanted - found)}.")
+        mine = mine.filter(pk__in=wanted)
+    return mine.filter(read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def set_preferences(*, actor: User, choices: dict[str, dict[str, bool]]) -> None:
+    """Set the channels of the events in `choices` ({event: {"in_app": …, "email": …}}, each
+    channel optional); other events keep theirs. A change is audited as "preferences.changed"."""
+    unknown = set(choices) - set(Event.values)
+    if unknown:
+        raise ValidationError(f"Unknown events: {', '.join(sorted(unknown))}.")
+    current = selectors.preferences_of(actor)
+    before, after = {}, {}
+    for event, channels in choices.items():
+        new = current[event] | {k: v for k, v in channels.items() if k in ("in_app", "email")}
+        if new != current[event]:
+            before[event], after[event] = current[event], new
+            Preference.objects.update_or_create(user=actor, event=event, defaults=new)
+    if after:
+        record(
+            actor=actor,
+            verb="preferences.changed",
+            object_type="user",
+            object_id=actor.pk,
+            object_name=actor.username,
+            before=before,
+            after=after,
+        )
+
+
+@transaction.atomic
+def set_watching(*, actor: User, model: RegisteredModel, watching: bool) -> bool:
+    """Start or stop watching a model the actor can see; True if that changed anything.
+
+    A watcher hears of the model's promotions and rollbacks. Audited as "preferences.changed".
+    """
+    if not access.can(actor, Action.VIEW, model):
+        raise PermissionDenied("Only members of the model's team can watch it.")
+    if watching:
+        try:
+            with transaction.atomic():
+                _, changed = Watch.objects.get_or_create(user=actor, model=model)
+        except IntegrityError:  # the same person's other click got there first
+            changed = False
+    else:
+        changed = Watch.objects.filter(user=actor, model=model).delete()[0] > 0
+    if changed:
+        record(
+            actor=actor,
+            verb="preferences.changed",
+            object_type="watch",
+            object_id=f"{model.pk}:{actor.pk}",
+            object_name=f"{actor.username} watching {model.name}",
+            team=model.team,
+            model_name=model.name,
+            before={"watching": not watching},
+            after={"watching": watching},
+        )
+    return changed

@@ -73,3 +73,14 @@ def earlier_load_checks(version: ModelVersion) -> list[LoadCheck]:
 
 def load_checks_of(version: ModelVersion) -> QuerySet[LoadCheck]:
     return version.load_checks.order_by("-attempt")
+
+
+def last_stage_change_id(version: ModelVersion, from_stage: str, to_stage: str) -> int | None:
+    """The id of the version's latest move from `from_stage` to `to_stage`: names one move for
+    those who heard of it through `stages.stage_moved` (e.g. to tell people of it once)."""
+    return (
+        version.stage_changes.filter(from_stage=from_stage, to_stage=to_stage)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )

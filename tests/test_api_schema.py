@@ -43,6 +43,9 @@ def error_statuses(schema, path, method):
         ("/api/v1/teams/", "get", {401, 403, 429}),
         ("/api/v1/tokens/{token_id}/", "delete", {400, 401, 403, 404, 429}),
         (ARTIFACT, "get", {400, 401, 403, 404, 429}),
+        ("/api/v1/notifications/", "get", {400, 401, 403, 404, 429}),
+        ("/api/v1/notifications/read/", "post", {400, 401, 403, 404, 413, 415, 429}),
+        ("/api/v1/models/{name}/watch/", "delete", {400, 401, 403, 404, 429}),
     ],
 )
 def test_each_operation_documents_the_errors_it_can_answer(schema, path, method, statuses):

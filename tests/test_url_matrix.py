@@ -16,6 +16,8 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import ApiToken
+from notifications.models import Event, Notification, Preference, Watch
+from notifications.services import notify
 from registry import services
 from registry.models import LoadCheck, ModelAlias, ModelVersion, RegisteredModel
 
@@ -41,6 +43,7 @@ PUSHERS = decisions(A, A, F, F, H, L)  # data scientists and DevOps
 EDITORS = decisions(A, F, F, F, H, L)  # data scientists (alice also owns the team)
 STAGERS = decisions(A, A, F, F, H, L)  # DevOps and owners
 TOKEN_OWNER = decisions(A, H, H, H, H, L)  # alice's own token
+RECIPIENT = decisions(A, H, H, H, H, L)  # alice's own notification
 
 
 @dataclass
@@ -64,6 +67,10 @@ def stage_of_v1() -> str:
 
 def alices_token_revoked() -> bool:
     return ApiToken.objects.get(name="alices").revoked_at is not None
+
+
+def alices_notification_read() -> bool:
+    return Notification.objects.get(dedupe_key="matrix").read_at is not None
 
 
 MATRIX: dict[str, list[Case]] = {
@@ -244,6 +251,58 @@ MATRIX: dict[str, list[Case]] = {
     "accounts:token_revoke": [
         Case("post", "/settings/tokens/{token}/revoke/", TOKEN_OWNER, effect=alices_token_revoked)
     ],
+    "notifications:inbox": [Case("get", "/notifications/", ANY_USER)],
+    "notifications:read_all": [Case("post", "/notifications/read/", ANY_USER)],
+    "notifications:read_one": [
+        Case(
+            "post",
+            "/notifications/{notification}/read/",
+            RECIPIENT,
+            effect=alices_notification_read,
+        )
+    ],
+    "notifications:preferences": [
+        Case("get", "/settings/notifications/", ANY_USER),
+        Case(
+            "post",
+            "/settings/notifications/",
+            ANY_USER,
+            {"mention__in_app": "on"},
+            effect=lambda: Preference.objects.exists(),
+        ),
+    ],
+    "notifications:watch": [
+        Case(
+            "post", f"{P}/watch/", MEMBERS, {"watch": "true"}, effect=lambda: Watch.objects.exists()
+        )
+    ],
+    "notifications-api:notifications": [Case("get", "/api/v1/notifications/", ANY_USER, api=True)],
+    "notifications-api:read": [
+        Case(
+            "post",
+            "/api/v1/notifications/read/",
+            RECIPIENT,
+            lambda: {"ids": [Notification.objects.get(dedupe_key="matrix").pk]},
+            api=True,
+            effect=alices_notification_read,
+        )
+    ],
+    "notifications-api:preferences": [
+        Case("get", "/api/v1/notifications/preferences/", ANY_USER, api=True),
+        Case(
+            "put",
+            "/api/v1/notifications/preferences/",
+            ANY_USER,
+            {"preferences": [{"event": "mention", "email": False}]},
+            api=True,
+            effect=lambda: Preference.objects.exists(),
+        ),
+    ],
+    "notifications-api:watch": [
+        Case("get", f"{M}/watch/", MEMBERS, api=True),
+        Case("post", f"{M}/watch/", MEMBERS, api=True, effect=lambda: Watch.objects.exists()),
+        Case("delete", f"{M}/watch/", MEMBERS, api=True),
+    ],
 }
 
 
@@ -295,7 +354,18 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
     services.set_stage(actor=alice, version=version, stage="staging")
     services.set_alias(actor=alice, version=version, alias="champion")
     token, _ = account_services.create_token(user=alice, name="alices", scopes=["read"])
-    path = case.path.format(token=token.pk)
+    notify(
+        event=Event.MENTION,
+        recipients=[alice],
+        actor=people["bob"],
+        model=model,
+        title="matrix",
+        body="",
+        url=f"{P}/",
+        dedupe_key="matrix",
+    )
+    notification = Notification.objects.get(dedupe_key="matrix").pk
+    path = case.path.format(token=token.pk, notification=notification)
     data = case.data() if callable(case.data) else case.data
 
     if case.api:

@@ -118,6 +118,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -255,6 +256,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(LOAD_CHECK_HEARTBEAT_SECONDS),
     },
     "sweep-debris": {"task": "registry.tasks.sweep_debris", "schedule": 3600.0},
+    "send-due-emails": {"task": "notifications.tasks.send_due_emails", "schedule": 60.0},
 }
 
 CACHES = {
@@ -278,13 +280,27 @@ CACHES = {
     },
 }
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+# E-mail goes out through SMTP when EMAIL_HOST is set; without it (`make run`) the worker prints
+# each e-mail to its log instead, so nothing waits on a mail server that is not there.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vetted@localhost")
+# Seconds an SMTP connection may wait for the server before the attempt counts as failed.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# The outbox retries a failed e-mail after 1, 2, 4 … minutes (at most an hour apart), and gives
+# up after this many attempts: about a day of the SMTP server being unreachable.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 24)
+if EMAIL_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("EMAIL_MAX_ATTEMPTS must be at least 1")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
