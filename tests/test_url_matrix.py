@@ -16,6 +16,8 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import ApiToken
+from discussions import services as discussion_services
+from discussions.models import Comment, Thread
 from registry import services
 from registry.models import LoadCheck, ModelAlias, ModelVersion, RegisteredModel
 
@@ -41,6 +43,9 @@ PUSHERS = decisions(A, A, F, F, H, L)  # data scientists and DevOps
 EDITORS = decisions(A, F, F, F, H, L)  # data scientists (alice also owns the team)
 STAGERS = decisions(A, A, F, F, H, L)  # DevOps and owners
 TOKEN_OWNER = decisions(A, H, H, H, H, L)  # alice's own token
+COMMENTERS = decisions(A, A, A, F, H, L)  # every member but viewers
+BOBS_OWN = decisions(F, A, F, F, H, L)  # bob's comment: only he edits it
+BOB_OR_OWNER = decisions(A, A, F, F, H, L)  # bob's comment: he or the team's owner deletes it
 
 
 @dataclass
@@ -64,6 +69,15 @@ def stage_of_v1() -> str:
 
 def alices_token_revoked() -> bool:
     return ApiToken.objects.get(name="alices").revoked_at is not None
+
+
+def bobs_comment() -> Comment:
+    return Comment.objects.get(body__startswith="bob's")
+
+
+T = "/threads/{thread}"
+TA = "/api/v1/threads/{thread}"
+ON_MODEL = {"anchor": f"model:{NAME}", "body": "from the matrix"}
 
 
 MATRIX: dict[str, list[Case]] = {
@@ -227,6 +241,106 @@ MATRIX: dict[str, list[Case]] = {
             effect=lambda: not ModelAlias.objects.filter(name="champion").exists(),
         )
     ],
+    "discussions:start": [
+        Case(
+            "post",
+            "/threads/",
+            COMMENTERS,
+            ON_MODEL,
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        )
+    ],
+    "discussions:reply": [
+        Case(
+            "post",
+            f"{T}/reply/",
+            COMMENTERS,
+            {"body": "from the matrix"},
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        )
+    ],
+    "discussions:resolve": [
+        Case(
+            "post",
+            f"{T}/resolve/",
+            COMMENTERS,
+            effect=lambda: Thread.objects.get().resolved_at is not None,
+        )
+    ],
+    "discussions:reopen": [Case("post", f"{T}/reopen/", COMMENTERS)],
+    "discussions:edit": [
+        Case(
+            "post",
+            f"{T}/comments/{{comment}}/edit/",
+            BOBS_OWN,
+            {"body": "bob's, edited"},
+            effect=lambda: bobs_comment().body == "bob's, edited",
+        )
+    ],
+    "discussions:delete": [
+        Case(
+            "post",
+            f"{T}/comments/{{comment}}/delete/",
+            BOB_OR_OWNER,
+            effect=lambda: Comment.objects.get().deleted_at is not None,
+        )
+    ],
+    "discussions:history": [Case("get", f"{T}/comments/{{comment}}/history/", MEMBERS)],
+    "discussions-api:threads": [
+        Case("get", f"/api/v1/threads/?anchor=model:{NAME}", MEMBERS, api=True),
+        Case(
+            "post",
+            "/api/v1/threads/",
+            COMMENTERS,
+            ON_MODEL,
+            api=True,
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        ),
+    ],
+    "discussions-api:mentionable": [
+        Case("get", f"/api/v1/threads/mentionable/?anchor=model:{NAME}", MEMBERS, api=True)
+    ],
+    "discussions-api:thread": [Case("get", f"{TA}/", MEMBERS, api=True)],
+    "discussions-api:comments": [
+        Case(
+            "post",
+            f"{TA}/comments/",
+            COMMENTERS,
+            {"body": "from the matrix"},
+            api=True,
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        )
+    ],
+    "discussions-api:comment": [
+        Case(
+            "patch",
+            f"{TA}/comments/{{comment}}/",
+            BOBS_OWN,
+            {"body": "bob's, edited"},
+            api=True,
+            effect=lambda: bobs_comment().body == "bob's, edited",
+        ),
+        Case(
+            "delete",
+            f"{TA}/comments/{{comment}}/",
+            BOB_OR_OWNER,
+            api=True,
+            effect=lambda: Comment.objects.get().deleted_at is not None,
+        ),
+    ],
+    "discussions-api:revisions": [
+        Case("get", f"{TA}/comments/{{comment}}/revisions/", MEMBERS, api=True)
+    ],
+    "discussions-api:resolve": [
+        Case(
+            "post",
+            f"{TA}/resolve/",
+            COMMENTERS,
+            api=True,
+            effect=lambda: Thread.objects.get().resolved_at is not None,
+        )
+    ],
+    "discussions-api:reopen": [Case("post", f"{TA}/reopen/", COMMENTERS, api=True)],
     "accounts:tokens": [
         Case("get", "/settings/tokens/", ANY_USER),
         Case(
@@ -291,7 +405,11 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
     services.set_stage(actor=alice, version=version, stage="staging")
     services.set_alias(actor=alice, version=version, alias="champion")
     token, _ = account_services.create_token(user=alice, name="alices", scopes=["read"])
-    path = case.path.format(token=token.pk)
+    thread = discussion_services.start_thread(
+        author=people["bob"], kind="model", anchor_id=NAME, body="bob's"
+    )
+    comment = thread.comments.get()
+    path = case.path.format(token=token.pk, thread=thread.pk, comment=comment.pk)
     data = case.data() if callable(case.data) else case.data
 
     if case.api:

@@ -39,9 +39,11 @@ urlpatterns = [
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/audit/", include("audit.api.urls")),
+    path("api/v1/threads/", include("discussions.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("audit/", include("audit.urls")),
+    path("threads/", include("discussions.urls")),
     path("", include("accounts.urls")),
     path("", include("registry.urls")),
 ]

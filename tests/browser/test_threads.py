@@ -1,0 +1,59 @@
+"""In real Chromium: bob starts a thread on a model page, mentioning carol picked from the list
+with the keyboard; replies inline without a reload; edits his reply, which then says "edited";
+and the script he pasted stays text."""
+
+import pytest
+from playwright.sync_api import expect
+
+from notifications.models import Event, Notification
+
+from ..page_factories import PASSWORD, pushed_version, registered_model
+
+pytestmark = pytest.mark.browser
+
+
+def test_bob_discusses_a_model_without_reloading_the_page(tab, people, teams):
+    alice = people["alice"]
+    pushed_version(alice, registered_model(alice, teams["fraud"], "fraud-detector"))
+    tab.log_in("bob", PASSWORD)
+    tab.open("/models/fraud-detector/")
+    page = tab.page
+    page.evaluate("window.sameDocument = true")
+
+    box = page.get_by_label("Start a thread")
+    box.press_sequentially("Shadow traffic looks fine. @")
+    suggestions = page.get_by_role("listbox", name="Team members to mention")
+    expect(suggestions.get_by_role("option")).to_have_count(4)  # alice, bob, carol, victor
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(suggestions.get_by_role("option", selected=True)).to_contain_text("@carol")
+    box.press("Enter")
+    expect(suggestions).to_be_hidden()
+    box.press_sequentially("please confirm.")
+    expect(box).to_have_value("Shadow traffic looks fine. @carol please confirm.")
+    page.get_by_role("button", name="Start thread").click()
+
+    thread = page.locator("article.thread")
+    expect(thread).to_have_count(1)
+    expect(thread.locator(".mention")).to_have_text("@carol")
+    expect(box).to_have_value("")
+
+    reply = thread.get_by_label("Reply in the thread by bob")
+    reply.fill('Also: <script>window.pwned = 1</script><img src=x onerror="window.pwned = 1">')
+    thread.get_by_role("button", name="Reply", exact=True).click()
+    expect(thread.locator(".comment")).to_have_count(2)
+    expect(thread.locator(".comment").nth(1)).to_contain_text("Also:")
+
+    last = page.locator("article.thread .comment").nth(1)
+    last.get_by_text("Edit").click()
+    last.get_by_label("Your comment").fill("Also: the p99 latency is 40 ms.")
+    last.get_by_role("button", name="Save").click()
+    edited = page.locator("article.thread .comment").nth(1)
+    expect(edited).to_contain_text("the p99 latency is 40 ms.")
+    expect(edited.get_by_role("link", name="edited")).to_be_visible()
+
+    assert page.evaluate("window.sameDocument") is True  # no reload happened
+    assert page.evaluate("window.pwned") is None
+    mentions = Notification.objects.filter(event=Event.MENTION)
+    assert list(mentions.values_list("recipient__username", flat=True)) == ["carol"]
+    tab.assert_stayed_local_and_quiet()
