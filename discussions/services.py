@@ -50,6 +50,15 @@ def anchor_of(thread: Thread) -> Anchor:
     return found
 
 
+def _refuse_repeat(author: User, body: str, latest: Comment | None) -> None:
+    """A form sent twice (a double click, a replayed post, a retried request) posts once: the
+    same text from the same person right after their own is refused."""
+    if latest is not None and latest.author_id == author.pk and latest.body == body:
+        raise ValidationError(
+            {"body": ["You just posted this same comment here; it was not posted again."]}
+        )
+
+
 def _record(actor, verb: str, comment_or_thread, anchor: Anchor, **changes) -> None:
     is_thread = isinstance(comment_or_thread, Thread)
     kind = "thread" if is_thread else "comment"
@@ -112,6 +121,8 @@ def start_thread(*, author: User, kind: str, anchor_id: str, body: str) -> Threa
         raise Http404(f"No {kind} {anchor_id!r} that you can see.")
     access.require_comment(author, anchor.model, f"{kind} {anchor_id!r}")
     body = clean_body(body)
+    latest = Comment.objects.filter(thread__anchor_kind=kind, thread__anchor_id=anchor_id)
+    _refuse_repeat(author, body, latest.order_by("-created_at", "-id").first())
     now = timezone.now()
     thread = Thread.objects.create(
         anchor_kind=kind, anchor_id=anchor_id, model=anchor.model, author=author, created_at=now
@@ -126,7 +137,10 @@ def start_thread(*, author: User, kind: str, anchor_id: str, body: str) -> Threa
 def reply(*, author: User, thread: Thread, body: str) -> Comment:
     anchor = anchor_of(thread)
     access.require_comment(author, anchor.model, f"thread {thread.pk}")
-    comment = Comment.objects.create(thread=thread, author=author, body=clean_body(body))
+    body = clean_body(body)
+    Thread.objects.select_for_update().get(pk=thread.pk)  # one reply at a time: see the latest
+    _refuse_repeat(author, body, thread.comments.order_by("-created_at", "-id").first())
+    comment = Comment.objects.create(thread=thread, author=author, body=body)
     _record(author, "comment.posted", comment, anchor, after={"thread": thread.pk})
     told = _tell_mentioned(comment, anchor, mentions.names_in(comment.body))
     _tell_participants(comment, anchor, told)

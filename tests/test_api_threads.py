@@ -265,3 +265,14 @@ def test_listing_threads_takes_the_same_queries_for_2_or_12_threads(api_as, peop
     few = queries()
     add_threads(10)
     assert queries() == few
+
+
+def test_a_retried_post_makes_one_comment(api_as, people, model):
+    client = api_as(people["bob"])
+    thread = start(client, "From CI: v2 pushed.").json()
+    again = start(client, "From CI: v2 pushed.")
+    assert again.status_code == 400 and "not posted again" in again.json()["error"]["message"]
+    url = f"{THREADS}{thread['id']}/comments/"
+    assert client.post(url, {"body": "Metrics attached."}, format="json").status_code == 201
+    assert client.post(url, {"body": "Metrics attached."}, format="json").status_code == 400
+    assert Thread.objects.count() == 1 and Comment.objects.count() == 2

@@ -252,3 +252,21 @@ def test_the_model_page_takes_the_same_queries_for_2_or_10_threads(client, peopl
     thread = Thread.objects.first()
     history = f"/threads/{thread.pk}/comments/{first_comment(thread).pk}/history/"
     assert count_queries(client, history) <= 10
+
+
+def test_a_replayed_form_posts_once(client, people, thread):
+    client.force_login(people["carol"])
+    for _ in range(2):
+        response = client.post(f"/threads/{thread.pk}/reply/", {"body": "Agreed."})
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "You just posted this same comment here; it was not posted again."
+    ]
+    assert thread.comments.filter(body="Agreed.").count() == 1
+    services.reply(author=people["bob"], thread=thread, body="Sure?")
+    client.post(f"/threads/{thread.pk}/reply/", {"body": "Agreed."})  # after bob: a new answer
+    assert thread.comments.filter(body="Agreed.").count() == 2
+
+    start = {"anchor": f"model:{NAME}", "body": "A new topic."}
+    client.post("/threads/", start)
+    client.post("/threads/", start)
+    assert Thread.objects.count() == 2
