@@ -5,6 +5,7 @@ and the script he pasted stays text."""
 import pytest
 from playwright.sync_api import expect
 
+from discussions import services
 from notifications.models import Event, Notification
 
 from ..page_factories import PASSWORD, pushed_version, registered_model
@@ -60,3 +61,27 @@ def test_bob_discusses_a_model_without_reloading_the_page(tab, people, teams):
     mentions = Notification.objects.filter(event=Event.MENTION)
     assert list(mentions.values_list("recipient__username", flat=True)) == ["carol"]
     tab.assert_stayed_local_and_quiet()
+
+
+def test_a_refused_reply_says_why_beside_the_form_and_keeps_the_text(tab, people, teams):
+    alice = people["alice"]
+    pushed_version(alice, registered_model(alice, teams["fraud"], "fraud-detector"))
+    thread = services.start_thread(
+        author=people["bob"], kind="model", anchor_id="fraud-detector", body="Ready?"
+    )
+    tab.log_in("carol", PASSWORD)
+    tab.open("/models/fraud-detector/")
+    reply = tab.page.get_by_label("Reply in the thread by bob")
+    reply.fill("   ")  # passes the browser's `required`, not the server
+    tab.page.get_by_role("button", name="Reply", exact=True).click()
+    expect(tab.page.locator(f"#reply-{thread.pk}-errors")).to_have_text(
+        "Write something: a comment cannot be empty."
+    )
+    expect(reply).to_have_value("   ")
+    reply.fill("Ready.")
+    tab.page.get_by_role("button", name="Reply", exact=True).click()
+    expect(tab.page.locator(f"#thread-{thread.pk} .comment")).to_have_count(2)
+    expect(tab.page.locator(f"#reply-{thread.pk}-errors")).to_be_empty()
+    # The browser logs the refused request itself; nothing else may be logged.
+    assert [e for e in tab.console_errors if "400" not in e] == []
+    assert tab.foreign_requests == []
