@@ -8,6 +8,7 @@ ERROR_REF = "#/components/schemas/Error"
 VERSIONS = "/api/v1/models/{name}/versions/"
 STAGE = "/api/v1/models/{name}/versions/{number}/stage/"
 ARTIFACT = "/api/v1/models/{name}/versions/{number}/artifacts/{path}"
+COMMENT = "/api/v1/threads/{thread_id}/comments/{comment_id}/"
 
 
 @pytest.fixture
@@ -46,6 +47,11 @@ def error_statuses(schema, path, method):
         ("/api/v1/notifications/", "get", {400, 401, 403, 404, 429}),
         ("/api/v1/notifications/read/", "post", {400, 401, 403, 404, 413, 415, 429}),
         ("/api/v1/models/{name}/watch/", "delete", {400, 401, 403, 404, 429}),
+        ("/api/v1/threads/", "get", {400, 401, 403, 404, 429}),
+        ("/api/v1/threads/", "post", {400, 401, 403, 404, 413, 415, 429}),
+        (COMMENT, "patch", {400, 401, 403, 404, 413, 415, 429}),
+        (COMMENT, "delete", {400, 401, 403, 404, 429}),
+        ("/api/v1/threads/{thread_id}/resolve/", "post", {400, 401, 403, 404, 429}),
     ],
 )
 def test_each_operation_documents_the_errors_it_can_answer(schema, path, method, statuses):

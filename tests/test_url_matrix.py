@@ -16,6 +16,8 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import ApiToken
+from discussions import services as discussion_services
+from discussions.models import Comment, Thread
 from notifications.models import Event, Notification, Preference, Watch
 from notifications.services import notify
 from registry import services
@@ -44,6 +46,9 @@ EDITORS = decisions(A, F, F, F, H, L)  # data scientists (alice also owns the te
 STAGERS = decisions(A, A, F, F, H, L)  # DevOps and owners
 TOKEN_OWNER = decisions(A, H, H, H, H, L)  # alice's own token
 RECIPIENT = decisions(A, H, H, H, H, L)  # alice's own notification
+COMMENTERS = decisions(A, A, A, F, H, L)  # every member but viewers
+BOBS_OWN = decisions(F, A, F, F, H, L)  # bob's comment: only he edits it
+BOB_OR_OWNER = decisions(A, A, F, F, H, L)  # bob's comment: he or the team's owner deletes it
 
 
 @dataclass
@@ -71,6 +76,15 @@ def alices_token_revoked() -> bool:
 
 def alices_notification_read() -> bool:
     return Notification.objects.get(dedupe_key="matrix").read_at is not None
+
+
+def bobs_comment() -> Comment:
+    return Comment.objects.get(body__startswith="bob's")
+
+
+T = "/threads/{thread}"
+TA = "/api/v1/threads/{thread}"
+ON_MODEL = {"anchor": f"model:{NAME}", "body": "from the matrix"}
 
 
 MATRIX: dict[str, list[Case]] = {
@@ -238,6 +252,106 @@ MATRIX: dict[str, list[Case]] = {
             effect=lambda: not ModelAlias.objects.filter(name="champion").exists(),
         )
     ],
+    "discussions:start": [
+        Case(
+            "post",
+            "/threads/",
+            COMMENTERS,
+            ON_MODEL,
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        )
+    ],
+    "discussions:reply": [
+        Case(
+            "post",
+            f"{T}/reply/",
+            COMMENTERS,
+            {"body": "from the matrix"},
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        )
+    ],
+    "discussions:resolve": [
+        Case(
+            "post",
+            f"{T}/resolve/",
+            COMMENTERS,
+            effect=lambda: Thread.objects.get().resolved_at is not None,
+        )
+    ],
+    "discussions:reopen": [Case("post", f"{T}/reopen/", COMMENTERS)],
+    "discussions:edit": [
+        Case(
+            "post",
+            f"{T}/comments/{{comment}}/edit/",
+            BOBS_OWN,
+            {"body": "bob's, edited"},
+            effect=lambda: bobs_comment().body == "bob's, edited",
+        )
+    ],
+    "discussions:delete": [
+        Case(
+            "post",
+            f"{T}/comments/{{comment}}/delete/",
+            BOB_OR_OWNER,
+            effect=lambda: Comment.objects.get().deleted_at is not None,
+        )
+    ],
+    "discussions:history": [Case("get", f"{T}/comments/{{comment}}/history/", MEMBERS)],
+    "discussions-api:threads": [
+        Case("get", f"/api/v1/threads/?anchor=model:{NAME}", MEMBERS, api=True),
+        Case(
+            "post",
+            "/api/v1/threads/",
+            COMMENTERS,
+            ON_MODEL,
+            api=True,
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        ),
+    ],
+    "discussions-api:mentionable": [
+        Case("get", f"/api/v1/threads/mentionable/?anchor=model:{NAME}", MEMBERS, api=True)
+    ],
+    "discussions-api:thread": [Case("get", f"{TA}/", MEMBERS, api=True)],
+    "discussions-api:comments": [
+        Case(
+            "post",
+            f"{TA}/comments/",
+            COMMENTERS,
+            {"body": "from the matrix"},
+            api=True,
+            effect=lambda: Comment.objects.filter(body="from the matrix").exists(),
+        )
+    ],
+    "discussions-api:comment": [
+        Case(
+            "patch",
+            f"{TA}/comments/{{comment}}/",
+            BOBS_OWN,
+            {"body": "bob's, edited"},
+            api=True,
+            effect=lambda: bobs_comment().body == "bob's, edited",
+        ),
+        Case(
+            "delete",
+            f"{TA}/comments/{{comment}}/",
+            BOB_OR_OWNER,
+            api=True,
+            effect=lambda: Comment.objects.get().deleted_at is not None,
+        ),
+    ],
+    "discussions-api:revisions": [
+        Case("get", f"{TA}/comments/{{comment}}/revisions/", MEMBERS, api=True)
+    ],
+    "discussions-api:resolve": [
+        Case(
+            "post",
+            f"{TA}/resolve/",
+            COMMENTERS,
+            api=True,
+            effect=lambda: Thread.objects.get().resolved_at is not None,
+        )
+    ],
+    "discussions-api:reopen": [Case("post", f"{TA}/reopen/", COMMENTERS, api=True)],
     "accounts:tokens": [
         Case("get", "/settings/tokens/", ANY_USER),
         Case(
@@ -365,7 +479,13 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         dedupe_key="matrix",
     )
     notification = Notification.objects.get(dedupe_key="matrix").pk
-    path = case.path.format(token=token.pk, notification=notification)
+    thread = discussion_services.start_thread(
+        author=people["bob"], kind="model", anchor_id=NAME, body="bob's"
+    )
+    comment = thread.comments.get()
+    path = case.path.format(
+        token=token.pk, notification=notification, thread=thread.pk, comment=comment.pk
+    )
     data = case.data() if callable(case.data) else case.data
 
     if case.api:

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "sandbox",
     "registry",
     "notifications",
+    "discussions",
     "reviews",
     "monitoring",
 ]
