@@ -41,7 +41,9 @@ urlpatterns = [
     path("api/v1/audit/", include("audit.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("registry.api.urls")),
+    path("api/v1/", include("reviews.api.urls")),
     path("audit/", include("audit.urls")),
     path("", include("accounts.urls")),
+    path("", include("reviews.urls")),
     path("", include("registry.urls")),
 ]

@@ -7,6 +7,7 @@ import pytest
 from accounts import services as account_services
 from registry import services
 from registry.models import Stage
+from tests.promotions import promote
 
 from ..page_factories import PASSWORD, pushed_version, registered_model
 
@@ -58,8 +59,8 @@ def long_content(people, teams):
             **LINEAGE,
         )
     first, second = model.versions.get(number=1), model.versions.get(number=2)
-    services.set_stage(actor=bob, version=second, stage=Stage.PRODUCTION)
-    services.set_stage(actor=bob, version=first, stage=Stage.STAGING)
+    promote(second, Stage.PRODUCTION, author=alice, approver=bob)
+    promote(first, Stage.STAGING, author=alice, approver=bob)
     for alias in ALIASES:
         services.set_alias(actor=bob, version=second, alias=alias, reason="x" * 200)
     for scopes in (["read"], ["read", "write"], ["read"]):
