@@ -35,6 +35,8 @@ CI_PREFIXES = ("VETTED_", "GITHUB_", "GITLAB_", "CI_")
 def run_vetted(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`vetted ARGS` in a fresh environment: nothing from the CI running these tests leaks in."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(CI_PREFIXES) and k != "CI"}
+    # This checkout's CLI, whichever checkout the environment's editable install points at.
+    clean["PYTHONPATH"] = str(REPO_ROOT / "cli")
     return subprocess.run(
         [sys.executable, "-m", "vetted_cli", *args],
         env=clean | env,

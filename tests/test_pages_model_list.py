@@ -137,7 +137,7 @@ def test_the_login_page_logs_alice_in(client, alice):
     assert_strict_page(page)
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == URL
+    assert response["Location"] == reverse("reviews:home")  # the reviewer's home
 
 
 def test_the_login_page_says_when_the_password_is_wrong(client, alice):
