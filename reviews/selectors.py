@@ -220,7 +220,7 @@ def policy_data(policy: policies.EffectivePolicy, model_name: str | None) -> dic
     return {
         "to_stage": policy.to_stage,
         "model": model_name,
-        "source": policy.source,
+        "scope": policy.source,
         **policy.as_dict(),
     }
 

@@ -289,7 +289,7 @@ def give_review(
             Decision.APPROVE: "approved",
             Decision.REQUEST_CHANGES: "requested changes on",
             Decision.COMMENT: "commented on",
-        }[decision]
+        }[Decision(decision)]
         notify(
             event=Event.CHANGES_REQUESTED if changes else Event.REVIEW_RECEIVED,
             recipients=[request.author],

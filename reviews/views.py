@@ -4,6 +4,7 @@ Every write goes through the same service as the API; a post on a request that i
 (a stale or replayed form) is refused with 409 and says what happened to it.
 """
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,7 +43,9 @@ def _request_page(request, promotion, *, status=200, review_form=None, close_for
         if value == Decision.COMMENT or may_decide
     ]
     form = review_form or ReviewForm(initial={"decision": Decision.COMMENT})
-    form.fields["decision"].choices = decisions  # type: ignore[attr-defined]
+    field = form.fields["decision"]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = decisions
     context = {
         "promotion": promotion,
         "model": promotion.model,

@@ -261,7 +261,7 @@ def test_only_owners_change_policies_and_bad_ones_are_refused(api_as, alice, bob
         )
         assert answer.status_code == 400 and words in error(answer), (bad, answer.content)
     shown = api_as(bob).get("/api/v1/teams/fraud/policies/").json()
-    assert [(p["to_stage"], p["source"]) for p in shown] == [
+    assert [(p["to_stage"], p["scope"]) for p in shown] == [
         ("staging", "default"),
         ("production", "default"),
     ]

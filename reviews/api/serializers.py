@@ -124,7 +124,7 @@ class PolicySerializer(TypedSerializer):
     author_may_approve = serializers.BooleanField(required=False, default=False)
     auto_merge = serializers.BooleanField(required=False, default=False)
     checks = serializers.ListField(child=CheckSpecField(), required=False, default=list)
-    source = serializers.ChoiceField(
+    scope = serializers.ChoiceField(
         choices=["default", "team", "model"],
         read_only=True,
         help_text="default: built in, no row yet; team or model: set by the team's owners",

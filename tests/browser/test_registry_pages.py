@@ -31,6 +31,7 @@ def catalogue(people, teams):
 
 def test_alice_logs_in_searches_and_opens_a_model(tab, catalogue):
     tab.log_in("alice", PASSWORD)
+    tab.page.get_by_role("link", name="Models", exact=True).click()
     table = tab.page.locator("#model-table")
     expect(table.get_by_role("link", name="churn-forecast")).to_be_visible()
     expect(table.get_by_text("Production v2")).to_be_visible()
