@@ -517,7 +517,7 @@ def set_policy(
     to_stage: str,
     model: RegisteredModel | None = None,
     required_approvals: int,
-    required_roles: list[str],
+    required_roles: list[str] | None = None,
     author_may_approve: bool = False,
     auto_merge: bool = False,
     checks: list | None = None,
@@ -530,7 +530,9 @@ def set_policy(
         raise ValidationError("A policy is for staging or production.")
     if model is not None and model.team_id != team.pk:
         raise ValidationError(f"Model {model.name} is not in team {team.name}.")
-    approvals, roles, cleaned = _clean_policy(required_approvals, required_roles, checks or [])
+    approvals, roles, cleaned = _clean_policy(
+        required_approvals, required_roles or [], checks or []
+    )
     affected = list(
         PromotionRequest.objects.filter(
             model__team=team, to_stage=to_stage, state=RequestState.OPEN
