@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Role
 from registry import access
@@ -162,6 +163,7 @@ FILTERS = {
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def request_list(request):
     shown = request.GET.get("show", "open")
     if shown not in FILTERS:
@@ -174,6 +176,9 @@ def request_list(request):
         "filters": [(key, label) for key, (label, _) in FILTERS.items()],
         "shown": shown,
     }
+    # The filters swap the list in place with htmx; a history restore asks for the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "reviews/_request_region.html", context)
     return render(request, "reviews/request_list.html", context)
 
 

@@ -160,10 +160,15 @@ def test_the_list_filters(client, alice, bob, iris):
     open_for(alice, number=1, to_stage="staging")
     services.withdraw(actor=alice, request=PromotionRequest.objects.get(number=2))
     client.force_login(bob)
-    assert 'href="/requests/1/"' in client.get("/requests/").content.decode()
+    page = client.get("/requests/").content.decode()
+    assert page.count('id="request-region"') == 1 and page.count('href="/requests/1/"') == 1
     assert 'href="/requests/2/"' not in client.get("/requests/").content.decode()
     assert 'href="/requests/2/"' in client.get("/requests/?show=closed").content.decode()
     assert 'href="/requests/1/"' in client.get("/requests/?show=awaiting").content.decode()
+    swapped = client.get("/requests/?show=closed", headers={"HX-Request": "true"})
+    html = swapped.content.decode()
+    assert html.startswith('<div id="request-region">') and 'href="/requests/2/"' in html
+    assert swapped["Vary"] and "HX-Request" in swapped["Vary"]
 
 
 def test_owners_edit_policies_on_their_page(client, alice, bob, iris):

@@ -34,6 +34,13 @@ def test_request_approve_merge_and_resolve(tab, people, teams):
     tab.page.get_by_role("button", name="Merge: promote to production").click()
     expect(tab.page.locator(".messages")).to_contain_text("now in production")
 
+    tab.page.get_by_role("navigation", name="Main").get_by_role("link", name="Requests").click()
+    expect(tab.page.locator("#request-region")).to_contain_text("No requests here.")
+    tab.page.evaluate("window.sameDocument = true")
+    tab.page.get_by_role("link", name="Merged and closed").click()  # swapped in place by htmx
+    expect(tab.page.locator("#request-region")).to_contain_text("fraud-detector v1")
+    assert tab.page.evaluate("window.sameDocument") is True
+
     _, token = account_services.create_token(user=carol, name="app", scopes=["read"])
     app = APIClient()
     app.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
