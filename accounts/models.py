@@ -45,6 +45,9 @@ class Membership(models.Model):
 class TokenScope(models.TextChoices):
     READ = "read", "Read"
     WRITE = "write", "Write"
+    # Approving, requesting changes and merging promotion requests: a person's decision, never
+    # a default, so a CI token (read, write) cannot approve what it pushed.
+    REVIEW = "review", "Review"
 
 
 class ApiToken(models.Model):

@@ -76,7 +76,7 @@ def make_account() -> dict:
         lineage=services.Lineage(git_commit="ab" * 20, metrics={"auc": 0.91}),
         upload=services.Upload(files=[("model.pkl", io.BytesIO(b"bench weights"))]),
     )
-    services.set_stage(actor=user, version=version, stage=Stage.PRODUCTION)
+    services.set_stage(actor=user, version=version, stage=Stage.PRODUCTION, via="seed")
     services.set_alias(actor=user, version=version, alias="champion")
     return {"token": token, "session": _session_key_for(user), "catalog_model": "catalog-0500"}
 

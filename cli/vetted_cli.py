@@ -1,4 +1,5 @@
-"""`vetted`: push model versions from CI and pull them in deploy jobs, over the REST API.
+"""`vetted`: push model versions from CI, ask for their promotion, review, and pull them in deploy
+jobs, over the REST API.
 
 A thin client on httpx and the standard library. It imports neither Django nor mlflow, so a CI
 machine needs only this module and httpx. The exit codes below are part of its interface.
@@ -437,6 +438,9 @@ def push(api: Api, args: argparse.Namespace) -> int:
     print(json.dumps(version, indent=2) if args.json else number, flush=True)
     if tags_failure:
         raise tags_failure
+    if args.request:
+        opened = _open_request(api, args.model, number, args.request, args.description)
+        _say(f"Opened request #{opened['number']}: {_missing_text(opened)}")
     return Exit.OK
 
 
@@ -554,6 +558,101 @@ def list_models(api: Api, args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+# --- Promotion requests ---------------------------------------------------------------------
+
+
+def _missing_text(request: dict) -> str:
+    if request["state"] != "open":
+        return f"{request['state']}."
+    missing = request.get("missing") or []
+    return "; ".join(missing) + "." if missing else "ready to merge."
+
+
+def _open_request(api: Api, model: str, version: int, to_stage: str, message: str) -> dict:
+    return api.json(
+        "POST",
+        f"models/{_q(model)}/requests/",
+        json={"version": version, "to_stage": to_stage, "message": message},
+    )
+
+
+def _show_request(request: dict, args: argparse.Namespace, line: str) -> int:
+    if args.json:
+        print(json.dumps(request, indent=2), flush=True)
+    else:
+        print(request["number"], flush=True)
+    _say(line)
+    return Exit.OK
+
+
+def open_request(api: Api, args: argparse.Namespace) -> int:
+    request = _open_request(api, args.model, args.version, args.to, args.message)
+    return _show_request(
+        request,
+        args,
+        f"Opened request #{request['number']} to move {args.model} v{args.version} to"
+        f" {args.to}: {_missing_text(request)} {request['url']}",
+    )
+
+
+def review(api: Api, args: argparse.Namespace) -> int:
+    request = api.json(
+        "POST",
+        f"requests/{args.number}/reviews/",
+        json={"decision": args.decision, "body": args.message},
+    )
+    return _show_request(
+        request,
+        args,
+        f"Request #{args.number}: {args.decision.replace('_', ' ')} recorded;"
+        f" {_missing_text(request)}",
+    )
+
+
+def merge(api: Api, args: argparse.Namespace) -> int:
+    request = api.json("POST", f"requests/{args.number}/merge/")
+    return _show_request(
+        request,
+        args,
+        f"Merged request #{args.number}: {request['model']} v{request['version']} is now in"
+        f" {request['to_stage']}.",
+    )
+
+
+def withdraw(api: Api, args: argparse.Namespace) -> int:
+    request = api.json("POST", f"requests/{args.number}/withdraw/")
+    return _show_request(request, args, f"Withdrew request #{args.number}.")
+
+
+def list_requests(api: Api, args: argparse.Namespace) -> int:
+    params = {"state": "open"}
+    if args.awaiting_me:
+        params["awaiting"] = "me"
+    if args.mine:
+        params["mine"] = "true"
+    requests = api.json("GET", "requests/", params=params)
+    if args.json:
+        print(json.dumps(requests, indent=2))
+        return Exit.OK
+    rows = [("#", "MODEL", "VERSION", "TO", "AUTHOR", "MISSING")]
+    for r in requests:
+        rows.append(
+            (
+                str(r["number"]),
+                r["model"],
+                str(r["version"]),
+                r["to_stage"],
+                r["author"] or "-",
+                "; ".join(r["missing"]) or "ready to merge",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return Exit.OK
+
+
 # --- Command line ---------------------------------------------------------------------------
 
 
@@ -663,6 +762,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="default: derived from model, commit and content, so a retried job is a no-op",
     )
+    p.add_argument(
+        "--request",
+        choices=["staging", "production"],
+        help="open a promotion request for the new version right after the push",
+    )
     p.add_argument("--json", action="store_true", help="print the whole version as JSON")
 
     p = commands.add_parser(
@@ -681,6 +785,56 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("models", help="list the models you can see")
     p.set_defaults(run=list_models)
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser(
+        "request",
+        help="ask to promote a version to staging or production",
+        description="Open a promotion request. Prints its number.",
+    )
+    p.set_defaults(run=open_request)
+    p.add_argument("model", type=_model_name)
+    p.add_argument("version", type=int, metavar="VERSION")
+    p.add_argument("--to", required=True, choices=["staging", "production"])
+    p.add_argument("--message", default="", metavar="TEXT", help="what changed and why")
+    p.add_argument("--json", action="store_true", help="print the whole request as JSON")
+
+    p = commands.add_parser(
+        "review",
+        help="approve, request changes on or comment on a request",
+        description="Approving and requesting changes need a token with the review scope.",
+    )
+    p.set_defaults(run=review)
+    p.add_argument("number", type=int, metavar="NUMBER")
+    decision = p.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", dest="decision", action="store_const", const="approve")
+    decision.add_argument(
+        "--request-changes", dest="decision", action="store_const", const="request_changes"
+    )
+    decision.add_argument("--comment", dest="decision", action="store_const", const="comment")
+    p.add_argument("-m", "--message", default="", metavar="TEXT")
+    p.add_argument("--json", action="store_true", help="print the whole request as JSON")
+
+    p = commands.add_parser(
+        "merge",
+        help="promote the version of a request that has what its policy asks for",
+        description="Needs a token with the review scope. Prints the request's number.",
+    )
+    p.set_defaults(run=merge)
+    p.add_argument("number", type=int, metavar="NUMBER")
+    p.add_argument("--json", action="store_true", help="print the whole request as JSON")
+
+    p = commands.add_parser("withdraw", help="withdraw a request you opened")
+    p.set_defaults(run=withdraw)
+    p.add_argument("number", type=int, metavar="NUMBER")
+    p.add_argument("--json", action="store_true", help="print the whole request as JSON")
+
+    p = commands.add_parser("requests", help="list open promotion requests")
+    p.set_defaults(run=list_requests)
+    p.add_argument(
+        "--awaiting-me", action="store_true", help="only those your role can still approve"
+    )
+    p.add_argument("--mine", action="store_true", help="only those you opened")
     p.add_argument("--json", action="store_true")
     return parser
 

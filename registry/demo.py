@@ -402,7 +402,8 @@ def _seed_model(demo: DemoModel, team: Team, users: dict[str, User]) -> int:
             version = _push_version(demo, model, planned, index, key, users[demo.pusher])
             stager = users[demo.stager]
             if planned.stage != Stage.NONE:
-                services.set_stage(actor=stager, version=version, stage=planned.stage)
+                # Seeding only (never reachable over HTTP): demo history, not a promotion.
+                services.set_stage(actor=stager, version=version, stage=planned.stage, via="seed")
             if planned.alias:
                 services.set_alias(actor=stager, version=version, alias=planned.alias)
         created += 1

@@ -529,21 +529,29 @@ def _enqueue_load_check(check_id: int) -> None:
 
 
 @transaction.atomic
-def set_stage(*, actor: User, version: ModelVersion, stage: str, reason: str = "") -> ModelVersion:
+def set_stage(
+    *, actor: User, version: ModelVersion, stage: str, reason: str = "", via: str = ""
+) -> ModelVersion:
     """Move a version to a stage; the version holding staging/production before is archived.
 
     The one place stages change. The move must be in `stages.TRANSITIONS` and pass every gate.
     It applies to the stages the caller saw (`version.stage` as loaded, and the holder of the
     target stage read before the model's row is locked): if another move changed either in the
     meantime, this one raises StageConflict and changes nothing.
+
+    `via` tells the gates how the move is made (see stages.py). A move "request" is a merged
+    promotion request: the approvals its policy asked for stand in for the actor's role, and the
+    gate that owns requests vouches for it.
     """
-    if not access.can(actor, Action.STAGE, version.model):
+    if via != "request" and not access.can(actor, Action.STAGE, version.model):
         raise PermissionDenied("Your role does not allow changing stages of this model.")
     old = version.stage
     if old == stage:
         return version
     stages.check_transition(old, stage)
-    stages.check_gates(actor=actor, version=version, to_stage=stage)
+    after_move = stages.check_gates(
+        actor=actor, version=version, to_stage=stage, via=via, reason=reason
+    )
     holders = []
     if stage in (Stage.STAGING, Stage.PRODUCTION):
         holders = list(
@@ -590,6 +598,8 @@ def set_stage(*, actor: User, version: ModelVersion, stage: str, reason: str = "
         actor, "stage.moved", version, before={"stage": old}, after=after, reason=reason
     )
     _mark_changed(Q(pk=version.model_id), updated_at=timezone.now(), updated_by=actor)
+    for then in after_move:
+        then()
     transaction.on_commit(
         lambda: stages.stage_moved.send(
             sender=ModelVersion,

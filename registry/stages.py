@@ -3,8 +3,10 @@
 - `TRANSITIONS` is the whole table of moves; `services.set_stage()` applies one with
   conditional UPDATEs, so of two concurrent moves one wins and the other is a `StageConflict`.
 - Gates: before a move, every registered gate is asked whether this actor may move this version
-  there now. Higher apps (reviews) register theirs in `AppConfig.ready()`; the registry never
-  imports them. With no gate registered, every move the table allows goes through.
+  there now, and is told how the move is made (`via`: "" directly by a person, "request" by a
+  merged promotion request, "seed" by demo or benchmark seeding, never reachable over HTTP) and
+  the reason given. Higher apps (reviews) register theirs in `AppConfig.ready()`; the registry
+  never imports them. With no gate registered, every move the table allows goes through.
 - `stage_moved` and `alias_changed` are sent once the change is committed, for apps that notify
   or start evaluations.
 """
@@ -37,10 +39,13 @@ alias_changed = Signal()
 class GateAnswer:
     allowed: bool
     reason: str = ""
+    # Called by set_stage() once the move is made, inside its transaction: what the gate's app
+    # records of a move it allowed (e.g. an emergency rollback) commits or rolls back with it.
+    after_move: Callable[[], None] | None = None
 
 
 ALLOW = GateAnswer(True)
-# gate(actor=..., version=..., to_stage=...) -> GateAnswer
+# gate(actor=..., version=..., to_stage=..., via=..., reason=...) -> GateAnswer
 Gate = Callable[..., GateAnswer]
 _gates: dict[str, Gate] = {}
 
@@ -61,15 +66,22 @@ def unregister_gate(name: str) -> None:
     _gates.pop(name, None)
 
 
-def check_gates(*, actor, version, to_stage: str) -> None:
-    """Raise StageGateDenied with every gate's reason if any gate refuses the move."""
+def check_gates(
+    *, actor, version, to_stage: str, via: str = "", reason: str = ""
+) -> list[Callable[[], None]]:
+    """Raise StageGateDenied with every gate's reason if any gate refuses the move; else what the
+    gates want done once it is made."""
     refusals = []
+    then = []
     for name, gate in list(_gates.items()):
-        answer = gate(actor=actor, version=version, to_stage=to_stage)
+        answer = gate(actor=actor, version=version, to_stage=to_stage, via=via, reason=reason)
         if not answer.allowed:
             refusals.append(f"{name}: {answer.reason or 'not allowed now'}")
+        elif answer.after_move is not None:
+            then.append(answer.after_move)
     if refusals:
         raise StageGateDenied("This move is blocked. " + " ".join(refusals))
+    return then
 
 
 def check_transition(from_stage: str, to_stage: str) -> None:

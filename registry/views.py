@@ -261,7 +261,9 @@ def version_stage(request, name, number):
             services.set_stage(actor=request.user, version=version, **form.cleaned_data)
         except ValidationError as error:
             messages.error(request, _error_text(error))
-        except (StageConflict, StageGateDenied) as error:
+        except StageGateDenied:
+            raise  # 403, with the gate's reason (e.g. "open a promotion request")
+        except StageConflict as error:
             messages.error(request, str(error))
         else:
             messages.success(request, f"Version {number} is now in {version.get_stage_display()}.")

@@ -3,3 +3,21 @@ from django.apps import AppConfig
 
 class ReviewsConfig(AppConfig):
     name = "reviews"
+    verbose_name = "Reviews"
+
+    def ready(self) -> None:
+        from registry import stages
+        from registry.panels import Panel, register_panel
+
+        from . import checks, gate, panels, receivers
+
+        assert checks.kinds()  # the metric checks are registered on import
+        stages.register_gate(gate.NAME, gate.promotion_gate)
+        stages.stage_moved.connect(receivers.stage_moved, dispatch_uid="reviews.stale_approvals")
+        register_panel(
+            "version",
+            Panel("reviews", "reviews/_version_panel.html", panels.version_panel, order=10),
+        )
+        register_panel(
+            "model", Panel("reviews", "reviews/_model_panel.html", panels.model_panel, order=10)
+        )

@@ -266,3 +266,15 @@ def no_failed_sign_ins_counted():
 def fresh_resolve_cache():
     """Each test's database starts over, so ids and revisions repeat; their cached answers go."""
     caches["resolve"].clear()
+
+
+@pytest.fixture
+def registry_alone():
+    """The registry's state machine without reviews' gate, for tests of the machine itself
+    (reviews sends staging and production through promotion requests)."""
+    from registry import stages
+    from reviews import gate
+
+    stages.unregister_gate(gate.NAME)
+    yield
+    stages.register_gate(gate.NAME, gate.promotion_gate)

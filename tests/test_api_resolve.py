@@ -1,11 +1,13 @@
 """Apps resolve a stage or an alias: the answer is cached, and it follows every change at once."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry.models import ModelVersion
 from registry.tasks import run_load_check
 from tests.conftest import a_model_file, tar_gz_of
+from tests.promotions import promote
 
 
 @pytest.fixture
@@ -20,6 +22,13 @@ def three_versions(api_as, alice):
         assert response.status_code == 201
 
 
+def to_production(model: str, number: int) -> None:
+    """Through a request alice opens and bob (DevOps) approves and merges."""
+    version = ModelVersion.objects.get(model__name=model, number=number)
+    people = {u.username: u for u in User.objects.filter(username__in=["alice", "bob"])}
+    promote(version, "production", author=people["alice"], approver=people["bob"])
+
+
 def resolved(client, what: str) -> int | None:
     response = client.get(f"/api/v1/models/m/{what}")
     return response.json()["version"] if response.status_code == 200 else response.status_code
@@ -29,17 +38,17 @@ def test_a_resolved_stage_follows_each_promotion(api_as, alice, bob, people, thr
     devops, app = api_as(bob), api_as(people["carol"])
     assert resolved(app, "stages/production") == 404
 
-    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    to_production("m", 1)
     assert resolved(app, "stages/production") == 1
     assert resolved(app, "stages/production") == 1  # now from the cache
 
     # An edit of the model between two promotions must not bring an old answer back.
     api_as(alice).patch("/api/v1/models/m/", {"description": "Fraud scores"}, format="json")
-    devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "production"})
+    to_production("m", 2)
     assert resolved(app, "stages/production") == 2
     devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "archived"})
     assert resolved(app, "stages/production") == 404
-    devops.post("/api/v1/models/m/versions/3/stage/", {"stage": "production"})
+    to_production("m", 3)
     assert resolved(app, "stages/production") == 3
 
 
@@ -66,7 +75,7 @@ def test_a_resolved_version_shows_its_load_check_as_soon_as_it_ends(
     )
     assert pushed.status_code == 201
     devops = api_as(bob)
-    devops.post("/api/v1/models/iris/versions/1/stage/", {"stage": "production"})
+    to_production("iris", 1)
     assert resolved_check(devops) == "pending"
 
     run_load_check(ModelVersion.objects.get(number=1).latest_load_check_id)
@@ -80,8 +89,8 @@ def resolved_check(client) -> str:
 
 
 def test_a_poller_gets_304_until_the_answer_changes(api_as, bob, people, three_versions):
-    devops, app = api_as(bob), api_as(people["carol"])
-    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    app = api_as(people["carol"])
+    to_production("m", 1)
     first = app.get("/api/v1/models/m/stages/production")
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "private, no-cache"
@@ -93,7 +102,7 @@ def test_a_poller_gets_304_until_the_answer_changes(api_as, bob, people, three_v
     )
     assert several.status_code == 304
 
-    devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "production"})
+    to_production("m", 2)
     moved = app.get("/api/v1/models/m/stages/production", headers={"If-None-Match": etag})
     assert moved.status_code == 200 and moved.json()["version"] == 2
     assert moved.headers["ETag"] != etag
@@ -103,7 +112,7 @@ def test_a_cached_answer_is_never_shown_to_someone_outside_the_team(
     api_as, bob, people, three_versions
 ):
     devops = api_as(bob)
-    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    to_production("m", 1)
     assert resolved(devops, "stages/production") == 1  # cached for the team
 
     outsider = api_as(people["mallory"])
@@ -116,7 +125,7 @@ def test_a_cached_answer_is_never_shown_to_someone_outside_the_team(
 def test_download_urls_name_the_host_the_app_asked(api_as, bob, three_versions, settings):
     settings.ALLOWED_HOSTS = ["registry.internal", "testserver"]
     devops = api_as(bob)
-    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
+    to_production("m", 1)
     here = devops.get("/api/v1/models/m/stages/production").json()["url"]
     there = devops.get(
         "/api/v1/models/m/stages/production", headers={"Host": "registry.internal"}

@@ -52,6 +52,14 @@ def error_statuses(schema, path, method):
         (COMMENT, "patch", {400, 401, 403, 404, 413, 415, 429}),
         (COMMENT, "delete", {400, 401, 403, 404, 429}),
         ("/api/v1/threads/{thread_id}/resolve/", "post", {400, 401, 403, 404, 429}),
+        ("/api/v1/models/{name}/requests/", "post", {400, 401, 403, 404, 409, 413, 415, 429}),
+        ("/api/v1/requests/", "get", {400, 401, 403, 429}),
+        ("/api/v1/requests/{number}/", "get", {400, 401, 403, 404, 429}),
+        ("/api/v1/requests/{number}/reviews/", "post", {400, 401, 403, 404, 409, 413, 415, 429}),
+        ("/api/v1/requests/{number}/merge/", "post", {400, 401, 403, 404, 409, 429}),
+        ("/api/v1/requests/{number}/withdraw/", "post", {400, 401, 403, 404, 409, 429}),
+        ("/api/v1/requests/{number}/close/", "post", {400, 401, 403, 404, 409, 413, 415, 429}),
+        ("/api/v1/teams/{slug}/policies/", "put", {400, 401, 403, 404, 413, 415, 429}),
     ],
 )
 def test_each_operation_documents_the_errors_it_can_answer(schema, path, method, statuses):

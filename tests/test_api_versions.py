@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from registry import services
 from registry.models import ModelVersion, RegisteredModel
 from tests.conftest import a_model_file, tar_gz_of
+from tests.promotions import promote
 
 COMMIT = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c"
 
@@ -96,8 +97,7 @@ def test_an_app_resolves_production_and_downloads_identical_files(
 ):
     push_archive(api_as(alice), sklearn_model_dir)
     push_archive(api_as(alice), sklearn_model_dir, metrics=json.dumps({"accuracy": 0.98}))
-    stage = api_as(bob).post("/api/v1/models/iris/versions/2/stage/", {"stage": "production"})
-    assert stage.status_code == 200, stage.json()
+    promote(ModelVersion.objects.get(number=2), "production", author=alice, approver=bob)
 
     app = api_as(people["carol"], "read")
     resolved = app.get("/api/v1/models/iris/stages/production")
@@ -120,8 +120,8 @@ def test_promoting_archives_the_previous_production_version(api_as, alice, bob):
     for _ in range(2):
         assert push_one_file(client).status_code == 201
     devops = api_as(bob)
-    devops.post("/api/v1/models/m/versions/1/stage/", {"stage": "production"})
-    devops.post("/api/v1/models/m/versions/2/stage/", {"stage": "production"})
+    promote(ModelVersion.objects.get(number=1), "production", author=alice, approver=bob)
+    promote(ModelVersion.objects.get(number=2), "production", author=alice, approver=bob)
 
     stages = dict(ModelVersion.objects.values_list("number", "stage"))
     assert stages == {1: "archived", 2: "production"}
@@ -240,7 +240,8 @@ def test_models_list_filters_by_name_team_tag_and_stage(api_as, alice, bob, peop
         services.create_model(actor=alice, name=name, team=teams["fraud"], tags=tags)
     services.create_model(actor=people["mallory"], name="growth-a", team=teams["growth"])
     push_one_file(api_as(alice), "fraud-b")
-    api_as(bob).post("/api/v1/models/fraud-b/versions/1/stage/", {"stage": "staging"})
+    staged = ModelVersion.objects.get(model__name="fraud-b", number=1)
+    promote(staged, "staging", author=alice, approver=bob)
     client = api_as(people["carol"], "read")
 
     def names(query):

@@ -50,13 +50,13 @@ def test_each_registry_change_is_recorded_with_actor_channel_and_changes(
     devops = api_as(bob)
     assert (
         devops.post(
-            "/api/v1/models/iris/versions/1/stage/", {"stage": "production"}, format="json"
+            "/api/v1/models/iris/versions/1/stage/", {"stage": "archived"}, format="json"
         ).status_code
         == 200
     )
     assert (
         devops.post(
-            "/api/v1/models/iris/versions/2/stage/", {"stage": "production"}, format="json"
+            "/api/v1/models/iris/versions/2/stage/", {"stage": "archived"}, format="json"
         ).status_code
         == 200
     )
@@ -72,10 +72,8 @@ def test_each_registry_change_is_recorded_with_actor_channel_and_changes(
         ("version.registered", "iris v1", "alice", "api", None, recorded[1][5]),
         ("model.edited", "iris", "alice", "api", {"description": ""}, {"description": "Iris v2"}),
         ("version.registered", "iris v2", "alice", "cli", None, recorded[3][5]),
-        ("stage.moved", "iris v1", "bob", "api", {"stage": "none"}, {"stage": "production"}),
-        ("stage.moved", "iris v1", "bob", "api", {"stage": "production"},
-         {"stage": "archived", "replaced_by": 2}),
-        ("stage.moved", "iris v2", "bob", "api", {"stage": "none"}, {"stage": "production"}),
+        ("stage.moved", "iris v1", "bob", "api", {"stage": "none"}, {"stage": "archived"}),
+        ("stage.moved", "iris v2", "bob", "api", {"stage": "none"}, {"stage": "archived"}),
         ("alias.set", "iris@champion", "bob", "api", None, {"version": 1}),
         ("alias.set", "iris@champion", "bob", "api", {"version": 1}, {"version": 2}),
         ("alias.removed", "iris@champion", "bob", "api", {"version": 2}, None),
@@ -101,10 +99,10 @@ def test_a_stage_move_in_the_browser_is_the_web_channel(
 ):
     push(api_as(alice), sklearn_model_dir)
     client.force_login(bob)
-    response = client.post("/models/iris/versions/1/stage/", {"stage": "staging"})
+    response = client.post("/models/iris/versions/1/stage/", {"stage": "archived"})
     assert response.status_code in (200, 302)
     assert events(verb="stage.moved") == [
-        ("stage.moved", "iris v1", "bob", "web", {"stage": "none"}, {"stage": "staging"})
+        ("stage.moved", "iris v1", "bob", "web", {"stage": "none"}, {"stage": "archived"})
     ]
 
 
@@ -133,7 +131,7 @@ def test_tokens_created_and_revoked_in_the_page_are_recorded(client, alice):
 def test_the_api_lists_events_with_filters(api_as, alice, bob, people, sklearn_model_dir):
     client = api_as(alice)
     push(client, sklearn_model_dir)
-    api_as(bob).post("/api/v1/models/iris/versions/1/stage/", {"stage": "staging"}, format="json")
+    api_as(bob).post("/api/v1/models/iris/versions/1/stage/", {"stage": "archived"}, format="json")
 
     listed = client.get("/api/v1/audit/", {"model": "iris"}).json()
     verbs = [e["verb"] for e in listed["results"]]
@@ -165,13 +163,13 @@ def test_the_audit_page_lists_a_models_history_with_filters(
     push(api_as(alice), sklearn_model_dir)
     api_as(bob).post(
         "/api/v1/models/iris/versions/1/stage/",
-        {"stage": "staging", "reason": "smoke tests passed"},
+        {"stage": "archived", "reason": "smoke tests passed"},
         format="json",
     )
     client.force_login(alice)
     html = client.get("/audit/?model=iris").content.decode()
     assert "stage.moved" in html and "version.registered" in html and "model.created" in html
-    assert "smoke tests passed" in html and "stage: none</span> → stage: staging" in html
+    assert "smoke tests passed" in html and "stage: none</span> → stage: archived" in html
     only_bob = client.get("/audit/?actor=bob").content.decode().split("<tbody>", 1)[1]
     assert "stage.moved" in only_bob and "version.registered" not in only_bob
     bad = client.get("/audit/?since=yesterday")

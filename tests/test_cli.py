@@ -18,6 +18,7 @@ from django.core.files.storage import storages
 
 from registry import services
 from registry.models import Artifact, ModelVersion, RegisteredModel
+from tests.promotions import promote
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMIT = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c"
@@ -34,6 +35,8 @@ CI_PREFIXES = ("VETTED_", "GITHUB_", "GITLAB_", "CI_")
 def run_vetted(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`vetted ARGS` in a fresh environment: nothing from the CI running these tests leaks in."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(CI_PREFIXES) and k != "CI"}
+    # This checkout's CLI, whichever checkout the environment's editable install points at.
+    clean["PYTHONPATH"] = str(REPO_ROOT / "cli")
     return subprocess.run(
         [sys.executable, "-m", "vetted_cli", *args],
         env=clean | env,
@@ -210,7 +213,7 @@ def test_it_pulls_the_production_version_with_identical_files(
 ):
     assert push_iris(vetted_as(alice), sklearn_model_dir).returncode == 0
     version = ModelVersion.objects.get(model__name="iris", number=1)
-    services.set_stage(actor=bob, version=version, stage="production")
+    promote(version, "production", author=alice, approver=bob)
     out = tmp_path / "deploy" / "model"
 
     done = vetted_as(bob, "read")("pull", "iris", "--stage", "production", "-o", str(out))
@@ -309,7 +312,7 @@ def test_it_refuses_a_name_no_model_can_have(vetted_as, alice, sklearn_model_dir
 def test_it_lists_the_models_with_their_stages(vetted_as, alice, bob, sklearn_model_dir):
     assert push_iris(vetted_as(alice), sklearn_model_dir).returncode == 0
     version = ModelVersion.objects.get(model__name="iris", number=1)
-    services.set_stage(actor=bob, version=version, stage="staging")
+    promote(version, "staging", author=alice, approver=bob)
 
     done = vetted_as(alice)("models")
 
@@ -373,9 +376,9 @@ def test_pulling_an_alias_that_points_at_an_archived_version_warns(
     for key in ("first", "second"):
         assert push_iris(run, sklearn_model_dir, "--idempotency-key", key).returncode == 0
     first, second = ModelVersion.objects.filter(model__name="iris").order_by("number")
-    services.set_stage(actor=bob, version=first, stage="production")
+    promote(first, "production", author=alice, approver=bob)
     services.set_alias(actor=bob, version=first, alias="champion")
-    services.set_stage(actor=bob, version=second, stage="production")  # archives v1
+    promote(second, "production", author=alice, approver=bob)  # archives v1
 
     done = vetted_as(bob, "read")("pull", "iris", "--alias", "champion", "-o", str(tmp_path / "m"))
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from registry.models import ModelVersion
 from tests.conftest import need
+from tests.promotions import promote
 
 CI_DOCS = Path(__file__).resolve().parent.parent / "docs" / "ci.md"
 
@@ -54,9 +56,8 @@ def test_the_go_example_prints_the_production_version(
         format="multipart",
     )
     assert pushed.status_code == 201
-    api_as(people["bob"]).post(
-        "/api/v1/models/fraud-detector/versions/1/stage/", {"stage": "production"}
-    )
+    version = ModelVersion.objects.get(model__name="fraud-detector", number=1)
+    promote(version, "production", author=people["alice"], approver=people["bob"])
 
     app = run(built_go_example, live_server.url, token_for(people["carol"], "read"))
     assert (app.returncode, app.stdout) == (0, "fraud-detector version 1, 1 files\n")

@@ -105,20 +105,20 @@ def test_carol_may_not_edit(client, people, model):
     assert model.description.startswith("# Fraud")
 
 
-def test_bob_moves_a_version_to_production_and_back_on_the_model_page(client, bob, model):
+def test_bob_archives_a_version_on_the_model_page(client, bob, model):
     client.force_login(bob)
     stage = reverse("registry:version_stage", args=[model.name, 2])
-    response = client.post(stage, {"stage": "production", "next": url(model)})
+    response = client.post(stage, {"stage": "archived", "next": url(model)})
     assert response.status_code == 302 and response["Location"] == url(model)
-    assert model.versions.get(number=2).stage == Stage.PRODUCTION
+    assert model.versions.get(number=2).stage == Stage.ARCHIVED
     html = client.get(url(model)).content.decode()
-    assert "Version 2 is now in Production." in html
+    assert "Version 2 is now in Archived." in html
 
 
 def test_a_stage_form_refuses_next_urls_to_other_sites(client, bob, model):
     client.force_login(bob)
     stage = reverse("registry:version_stage", args=[model.name, 1])
-    response = client.post(stage, {"stage": "staging", "next": "https://evil.example/"})
+    response = client.post(stage, {"stage": "archived", "next": "https://evil.example/"})
     assert response["Location"] == reverse("registry:version_detail", args=[model.name, 1])
 
 

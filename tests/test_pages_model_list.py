@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from registry import services
 from registry.models import Stage
+from tests.promotions import promote
 
 from .page_factories import (
     PASSWORD,
@@ -26,8 +27,8 @@ def catalogue(people, teams):
     churn = registered_model(alice, teams["fraud"], "churn", task_type="regression")
     for _ in range(3):
         pushed_version(alice, fraud)
-    services.set_stage(actor=bob, version=fraud.versions.get(number=2), stage=Stage.PRODUCTION)
-    services.set_stage(actor=bob, version=fraud.versions.get(number=3), stage=Stage.STAGING)
+    promote(fraud.versions.get(number=2), Stage.PRODUCTION, author=alice, approver=bob)
+    promote(fraud.versions.get(number=3), Stage.STAGING, author=alice, approver=bob)
     registered_model(mallory, teams["growth"], "growth-secret")
     return {"fraud": fraud, "churn": churn}
 
@@ -120,7 +121,7 @@ def test_it_runs_the_same_number_of_queries_for_3_or_30_models(client, alice, bo
                 alice, teams["fraud"], f"model-{number:02}", tags=[f"tag-{number}", "shared"]
             )
             version = pushed_version(alice, model)
-            services.set_stage(actor=bob, version=version, stage=Stage.STAGING)
+            promote(version, Stage.STAGING, author=alice, approver=bob)
             services.set_alias(actor=bob, version=version, alias="champion")
 
     client.force_login(alice)
@@ -136,7 +137,7 @@ def test_the_login_page_logs_alice_in(client, alice):
     assert_strict_page(page)
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == URL
+    assert response["Location"] == reverse("reviews:home")  # the reviewer's home
 
 
 def test_the_login_page_says_when_the_password_is_wrong(client, alice):

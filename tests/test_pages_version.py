@@ -222,16 +222,16 @@ def test_a_weakly_isolated_check_says_so_on_the_page(client, alice, model):
     assert "Weakly isolated." in html and "Install bubblewrap" in html
 
 
-def test_bob_moves_the_version_to_staging_from_its_page(client, bob, alice, model):
+def test_bob_archives_the_version_from_its_page(client, bob, alice, model):
     version = pushed_version(alice, model)
     client.force_login(bob)
     html = client.get(url(version)).content.decode()
     stage = reverse("registry:version_stage", args=[model.name, version.number])
     assert f'action="{stage}"' in html
-    response = client.post(stage, {"stage": "staging", "next": url(version)})
+    response = client.post(stage, {"stage": "archived", "next": url(version)})
     assert response["Location"] == url(version)
     version.refresh_from_db()
-    assert version.stage == "staging"
+    assert version.stage == "archived"
 
 
 def test_it_runs_the_same_number_of_queries_for_3_or_30_files(client, alice, bob, model):

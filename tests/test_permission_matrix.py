@@ -52,8 +52,8 @@ def through_the_page(client, action):
     if action == "edit model":
         url = reverse("registry:model_edit", args=[NAME])
         return client.post(url, {"description": "edited on the page", "task_type": "other"})
-    if action == "change stage":
-        return client.post(f"{version}stage/", {"stage": "staging"})
+    if action == "change stage":  # archiving stays direct; staging and production need a request
+        return client.post(f"{version}stage/", {"stage": "archived"})
     return client.post(f"{version}aliases/", {"alias": "champion"})
 
 
@@ -67,7 +67,7 @@ def through_the_api(api, action):
     if action == "edit model":
         return api.patch(model, {"description": "edited by the API"}, format="json")
     if action == "change stage":
-        return api.post(f"{model}versions/1/stage/", {"stage": "production"}, format="json")
+        return api.post(f"{model}versions/1/stage/", {"stage": "archived"}, format="json")
     return api.put(f"/api/v1/models/{NAME}/aliases/challenger", {"version": 1}, format="json")
 
 

@@ -19,6 +19,7 @@ from django.core.management import call_command
 from registry.models import ModelVersion
 from registry.tasks import run_load_check
 from tests.conftest import tar_gz_of
+from tests.promotions import promote
 
 BUCKET = "vetted-artifacts"
 CREDENTIALS = {"aws_access_key_id": "vetted-test", "aws_secret_access_key": "vetted-test-secret"}
@@ -113,7 +114,7 @@ def test_a_pushed_model_lands_in_the_bucket_loads_and_downloads_intact(
     # The worker's load check reads the files back from the bucket and runs the model.
     run_load_check(ModelVersion.objects.get(number=version["version"]).latest_load_check_id)
     devops = api_as(bob)
-    devops.post("/api/v1/models/iris/versions/1/stage/", {"stage": "production"})
+    promote(ModelVersion.objects.get(number=1), "production", author=alice, approver=bob)
     check = devops.get("/api/v1/models/iris/stages/production").json()["load_check"]
     assert check["status"] == "passed", check["error"]
     assert check["prediction_shape"] == [3]

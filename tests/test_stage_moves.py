@@ -1,4 +1,8 @@
-"""The promotion state machine: its table, gates, one winner per race, events after commit."""
+"""The promotion state machine: its table, gates, one winner per race, events after commit.
+
+Most tests here exercise the registry's machine on its own (`registry_alone`: without reviews'
+gate, which sends staging and production through promotion requests; tests/test_reviews_*).
+"""
 
 import threading
 
@@ -9,6 +13,7 @@ from audit.models import AuditEvent
 from registry import services, stages
 from registry.models import ModelVersion, Stage
 from registry.stages import ALLOW, GateAnswer
+from tests.promotions import promote
 from tests.test_api_versions import push_archive
 
 
@@ -46,22 +51,25 @@ def test_the_table_names_every_stage_and_no_move_to_itself():
     assert Stage.PRODUCTION in stages.TRANSITIONS[Stage.ARCHIVED]  # rollback
 
 
-def test_a_rollback_is_recorded_with_its_reason(api_as, bob, two_versions):
+def test_a_rollback_is_recorded_with_its_reason(api_as, alice, bob, two_versions):
     devops = api_as(bob)
-    assert move(devops, 1, "production").status_code == 200
-    assert move(devops, 2, "production").status_code == 200
+    promote(ModelVersion.objects.get(number=1), "production", author=alice, approver=bob)
+    promote(ModelVersion.objects.get(number=2), "production", author=alice, approver=bob)
+    assert move(devops, 1, "production").status_code == 403  # a rollback needs its reason
     answer = move(devops, 1, "production", reason="v2 doubles false positives")
     assert answer.status_code == 200 and answer.json()["stage"] == "production"
     assert ModelVersion.objects.get(number=2).stage == "archived"
     rollback = AuditEvent.objects.filter(verb="stage.moved", object_name="iris v1").first()
     assert rollback.after == {"stage": "production", "rollback": True}
     assert rollback.reason == "v2 doubles false positives"
+    announced = AuditEvent.objects.get(verb="stage.rollback")
+    assert announced.before == {"production": 2} and announced.after == {"production": 1}
 
 
 def test_a_gate_that_refuses_blocks_the_move_with_its_reason(
-    api_as, bob, client, gate, two_versions
+    api_as, bob, client, gate, two_versions, registry_alone
 ):
-    def load_check_must_pass(*, actor, version, to_stage):
+    def load_check_must_pass(*, actor, version, to_stage, **how):
         if to_stage == Stage.PRODUCTION and version.load_status != "passed":
             return GateAnswer(False, f"the load check of v{version.number} has not passed")
         return ALLOW
@@ -75,20 +83,23 @@ def test_a_gate_that_refuses_blocks_the_move_with_its_reason(
     assert ModelVersion.objects.get(number=1).stage == "staging"
 
     client.force_login(bob)
-    page = client.post("/models/iris/versions/1/stage/", {"stage": "production"}, follow=True)
+    page = client.post("/models/iris/versions/1/stage/", {"stage": "production"})
+    assert page.status_code == 403
     assert "the load check of v1 has not passed" in page.content.decode()
     assert ModelVersion.objects.get(number=1).stage == "staging"
     assert not AuditEvent.objects.filter(after__stage="production").exists()
 
 
-def test_without_gates_every_move_of_the_table_goes_through(api_as, bob, two_versions):
+def test_without_gates_every_move_of_the_table_goes_through(
+    api_as, bob, two_versions, registry_alone
+):
     devops = api_as(bob)
     for stage in ("staging", "production", "archived", "none"):
         assert move(devops, 1, stage).status_code == 200, stage
 
 
 def test_domain_events_are_sent_after_commit_and_not_for_a_refused_move(
-    api_as, bob, gate, two_versions, django_capture_on_commit_callbacks
+    api_as, bob, gate, two_versions, django_capture_on_commit_callbacks, registry_alone
 ):
     heard = []
 
@@ -119,7 +130,7 @@ def race(clients_and_moves, gate):
     """Run the moves at once: a gate holds each until all have looked at the stages."""
     barrier = threading.Barrier(len(clients_and_moves), timeout=20)
 
-    def everyone_has_looked(**kwargs):
+    def everyone_has_looked(**how):
         barrier.wait()
         return ALLOW
 
@@ -144,7 +155,7 @@ def race(clients_and_moves, gate):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_versions_racing_for_production_give_one_winner_and_one_conflict(
-    needs_postgres, api_as, alice, bob, gate, sklearn_model_dir
+    needs_postgres, api_as, alice, bob, gate, sklearn_model_dir, registry_alone
 ):
     client = api_as(alice)
     for _ in range(2):
@@ -159,7 +170,7 @@ def test_two_versions_racing_for_production_give_one_winner_and_one_conflict(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_move_twice_at_once_gives_one_winner_and_one_conflict(
-    needs_postgres, api_as, alice, bob, gate, sklearn_model_dir
+    needs_postgres, api_as, alice, bob, gate, sklearn_model_dir, registry_alone
 ):
     assert push_archive(api_as(alice), sklearn_model_dir).status_code == 201
     codes, _ = race([(api_as(bob), 1, "staging"), (api_as(bob), 1, "production")], gate)
@@ -168,7 +179,7 @@ def test_the_same_move_twice_at_once_gives_one_winner_and_one_conflict(
     assert AuditEvent.objects.filter(verb="stage.moved").count() == 1
 
 
-def test_a_service_caller_gets_the_conflict_too(alice, bob, api_as, two_versions):
+def test_a_service_caller_gets_the_conflict_too(alice, bob, api_as, two_versions, registry_alone):
     stale = ModelVersion.objects.get(number=1)
     services.set_stage(actor=bob, version=ModelVersion.objects.get(number=1), stage="staging")
     with pytest.raises(stages.StageConflict):
@@ -179,11 +190,12 @@ def test_an_alias_left_on_an_archived_version_is_flagged_in_the_api_and_the_page
     api_as, bob, client, two_versions
 ):
     devops = api_as(bob)
-    assert move(devops, 1, "production").status_code == 200
+    alice = ModelVersion.objects.get(number=1).created_by
+    promote(ModelVersion.objects.get(number=1), "production", author=alice, approver=bob)
     devops.put("/api/v1/models/iris/aliases/champion", {"version": 1}, format="json")
     resolved = devops.get("/api/v1/models/iris/aliases/champion").json()
     assert resolved["warnings"] == []
-    assert move(devops, 2, "production").status_code == 200  # v1 is archived now
+    promote(ModelVersion.objects.get(number=2), "production", author=alice, approver=bob)
 
     resolved = devops.get("/api/v1/models/iris/aliases/champion").json()
     assert resolved["version"] == 1

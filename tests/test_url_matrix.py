@@ -22,6 +22,9 @@ from notifications.models import Event, Notification, Preference, Watch
 from notifications.services import notify
 from registry import services
 from registry.models import LoadCheck, ModelAlias, ModelVersion, RegisteredModel
+from reviews import services as review_services
+from reviews.models import Policy, PromotionRequest, Review
+from tests.promotions import promote
 
 from .conftest import a_model_file
 from .page_factories import pushed_version, registered_model
@@ -49,6 +52,10 @@ RECIPIENT = decisions(A, H, H, H, H, L)  # alice's own notification
 COMMENTERS = decisions(A, A, A, F, H, L)  # every member but viewers
 BOBS_OWN = decisions(F, A, F, F, H, L)  # bob's comment: only he edits it
 BOB_OR_OWNER = decisions(A, A, F, F, H, L)  # bob's comment: he or the team's owner deletes it
+OWNERS = decisions(A, F, F, F, H, L)  # alice owns the team
+AUTHOR = decisions(A, F, F, F, H, L)  # alice opened request #2
+# Approving and merging over the API need a token with the review scope, which api_as's lack.
+NO_REVIEW_SCOPE = decisions(F, F, F, F, H, L)
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Case:
     api: bool = False
     format: str = "json"
     effect: Callable[[], bool] | None = None  # True once the write has happened
+    prepare: Callable[[dict], None] | None = None  # given the people, before the request
 
 
 def model_description() -> str:
@@ -85,6 +93,47 @@ def bobs_comment() -> Comment:
 T = "/threads/{thread}"
 TA = "/api/v1/threads/{thread}"
 ON_MODEL = {"anchor": f"model:{NAME}", "body": "from the matrix"}
+
+
+def request_two(people, approved=False) -> None:
+    """Request #2: alice asks to move version 1 (in staging) to production; bob may approve."""
+    version = ModelVersion.objects.select_related("model__team").get(number=1)
+    request = review_services.open_request(
+        actor=people["alice"], version=version, to_stage="production"
+    )
+    if approved:
+        review_services.give_review(actor=people["bob"], request=request, decision="approve")
+
+
+def approved_request_two(people) -> None:
+    request_two(people, approved=True)
+
+
+def state_of_two() -> str:
+    return PromotionRequest.objects.get(number=2).state
+
+
+def comments_on_two() -> bool:
+    return Review.objects.filter(request__number=2, decision="comment").exists()
+
+
+def production_request_open() -> bool:
+    return PromotionRequest.objects.filter(to_stage="production", state="open").exists()
+
+
+def production_policy_set() -> bool:
+    return Policy.objects.filter(to_stage="production", required_approvals=2).exists()
+
+
+POLICY_FORM = {
+    "prefix": "team-production",
+    "to_stage": "production",
+    "team-production-required_approvals": "2",
+    "team-production-required_roles": ["devops"],
+    "team-production-checks": "[]",
+}
+POLICY_JSON = {"to_stage": "production", "required_approvals": 2, "required_roles": ["devops"]}
+R = "/api/v1/requests/2"
 
 
 MATRIX: dict[str, list[Case]] = {
@@ -158,9 +207,9 @@ MATRIX: dict[str, list[Case]] = {
             "post",
             f"{M}/versions/1/stage/",
             STAGERS,
-            {"stage": "production"},
+            {"stage": "archived"},  # staging and production only through a request
             api=True,
-            effect=lambda: stage_of_v1() == "production",
+            effect=lambda: stage_of_v1() == "archived",
         )
     ],
     "api:version-load-checks": [
@@ -231,8 +280,8 @@ MATRIX: dict[str, list[Case]] = {
             "post",
             f"{P}/versions/1/stage/",
             STAGERS,
-            {"stage": "production"},
-            effect=lambda: stage_of_v1() == "production",
+            {"stage": "archived"},  # staging and production only through a request
+            effect=lambda: stage_of_v1() == "archived",
         )
     ],
     "registry:alias_set": [
@@ -417,6 +466,125 @@ MATRIX: dict[str, list[Case]] = {
         Case("post", f"{M}/watch/", MEMBERS, api=True, effect=lambda: Watch.objects.exists()),
         Case("delete", f"{M}/watch/", MEMBERS, api=True),
     ],
+    "reviews:home": [Case("get", "/home/", ANY_USER)],
+    "reviews:requests": [Case("get", "/requests/?show=closed", ANY_USER)],
+    "reviews:request": [Case("get", "/requests/1/", MEMBERS)],
+    "reviews:request_review": [
+        Case(
+            "post",
+            "/requests/2/reviews/",
+            COMMENTERS,
+            {"decision": "comment", "body": "looks fine"},
+            effect=comments_on_two,
+            prepare=request_two,
+        )
+    ],
+    "reviews:request_merge": [
+        Case(
+            "post",
+            "/requests/2/merge/",
+            STAGERS,
+            effect=lambda: state_of_two() == "merged",
+            prepare=approved_request_two,
+        )
+    ],
+    "reviews:request_withdraw": [
+        Case(
+            "post",
+            "/requests/2/withdraw/",
+            AUTHOR,
+            effect=lambda: state_of_two() == "withdrawn",
+            prepare=request_two,
+        )
+    ],
+    "reviews:request_close": [
+        Case(
+            "post",
+            "/requests/2/close/",
+            STAGERS,
+            {"reason": "superseded"},
+            effect=lambda: state_of_two() == "closed",
+            prepare=request_two,
+        )
+    ],
+    "reviews:request_open": [
+        Case(
+            "post",
+            f"{P}/versions/1/requests/",
+            PUSHERS,
+            {"to_stage": "production"},
+            effect=production_request_open,
+        )
+    ],
+    "reviews:policies": [
+        Case("get", "/teams/fraud/policies/", MEMBERS),
+        Case("post", "/teams/fraud/policies/", OWNERS, POLICY_FORM, effect=production_policy_set),
+    ],
+    "reviews-api:model-requests": [
+        Case(
+            "post",
+            f"{M}/requests/",
+            PUSHERS,
+            {"version": 1, "to_stage": "production"},
+            api=True,
+            effect=production_request_open,
+        )
+    ],
+    "reviews-api:requests": [Case("get", "/api/v1/requests/?awaiting=me", ANY_USER, api=True)],
+    "reviews-api:request": [Case("get", "/api/v1/requests/1/", MEMBERS, api=True)],
+    "reviews-api:request-reviews": [
+        Case(
+            "post",
+            f"{R}/reviews/",
+            COMMENTERS,
+            {"decision": "comment", "body": "from the API"},
+            api=True,
+            effect=comments_on_two,
+            prepare=request_two,
+        )
+    ],
+    "reviews-api:request-merge": [
+        Case(
+            "post",
+            f"{R}/merge/",
+            NO_REVIEW_SCOPE,
+            api=True,
+            effect=lambda: state_of_two() == "merged",
+            prepare=approved_request_two,
+        )
+    ],
+    "reviews-api:request-withdraw": [
+        Case(
+            "post",
+            f"{R}/withdraw/",
+            AUTHOR,
+            api=True,
+            effect=lambda: state_of_two() == "withdrawn",
+            prepare=request_two,
+        )
+    ],
+    "reviews-api:request-close": [
+        Case(
+            "post",
+            f"{R}/close/",
+            STAGERS,
+            {"reason": "superseded"},
+            api=True,
+            effect=lambda: state_of_two() == "closed",
+            prepare=request_two,
+        )
+    ],
+    "reviews-api:team-policies": [
+        Case("get", "/api/v1/teams/fraud/policies/", MEMBERS, api=True),
+        Case(
+            "put",
+            "/api/v1/teams/fraud/policies/",
+            OWNERS,
+            POLICY_JSON,
+            api=True,
+            effect=production_policy_set,
+        ),
+    ],
 }
 
 
@@ -465,7 +633,7 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
     alice = people["alice"]
     model = registered_model(alice, teams["fraud"], NAME)
     version = pushed_version(alice, model, files=[("notes.txt", b"no MLmodel here")])
-    services.set_stage(actor=alice, version=version, stage="staging")
+    promote(version, "staging", author=alice, approver=people["bob"])
     services.set_alias(actor=alice, version=version, alias="champion")
     token, _ = account_services.create_token(user=alice, name="alices", scopes=["read"])
     notify(
@@ -486,6 +654,8 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
     path = case.path.format(
         token=token.pk, notification=notification, thread=thread.pk, comment=comment.pk
     )
+    if case.prepare is not None:
+        case.prepare(people)
     data = case.data() if callable(case.data) else case.data
 
     if case.api:

@@ -33,7 +33,7 @@ class Tab:
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Log in").click()
-        self.page.wait_for_url(self.base_url + "/")
+        self.page.wait_for_url(self.base_url + "/home/")  # LOGIN_REDIRECT_URL: the reviewer home
 
     def assert_stayed_local_and_quiet(self) -> None:
         """No request left the server's origin; no CSP violation or script error was logged."""

@@ -7,6 +7,8 @@ import pytest
 from accounts import services as account_services
 from registry import services
 from registry.models import Stage
+from reviews import services as services_of_reviews
+from tests.promotions import promote
 
 from ..page_factories import PASSWORD, pushed_version, registered_model
 
@@ -58,10 +60,30 @@ def long_content(people, teams):
             **LINEAGE,
         )
     first, second = model.versions.get(number=1), model.versions.get(number=2)
-    services.set_stage(actor=bob, version=second, stage=Stage.PRODUCTION)
-    services.set_stage(actor=bob, version=first, stage=Stage.STAGING)
+    promote(second, Stage.PRODUCTION, author=alice, approver=bob)
+    promote(first, Stage.STAGING, author=alice, approver=bob)
     for alias in ALIASES:
         services.set_alias(actor=bob, version=second, alias=alias, reason="x" * 200)
+    services_of_reviews.set_policy(
+        actor=alice,
+        team=teams["fraud"],
+        model=model,
+        to_stage=Stage.PRODUCTION,
+        required_approvals=2,
+        required_roles=["devops", "data_scientist"],
+        checks=[
+            {
+                "kind": "metric_threshold",
+                "metric": "mean_absolute_percentage_error_on_holdout",
+                "op": "<=",
+                "value": 0.05,
+            },
+            {"kind": "not_worse_than_production", "metric": "auc", "tolerance": 0.01},
+        ],
+    )
+    services_of_reviews.open_request(
+        actor=alice, version=first, to_stage=Stage.PRODUCTION, message="why " * 300
+    )
     for scopes in (["read"], ["read", "write"], ["read"]):
         account_services.create_token(
             user=alice,
@@ -101,6 +123,11 @@ def test_no_page_scrolls_sideways_and_no_control_is_out_of_view(tab, people, tea
         "/audit/",
         "/settings/tokens/",
         "/api/v1/schema/",
+        "/home/",
+        "/requests/?show=closed",
+        "/requests/1/",
+        "/requests/3/",  # open, with a long message and checks
+        "/teams/fraud/policies/",
     ]
     problems = []
 

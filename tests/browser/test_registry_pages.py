@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from registry import services
 from registry.models import LoadStatus, Stage
 from registry.tasks import run_load_check
+from tests.promotions import promote
 
 from ..page_factories import PASSWORD, pushed_version, registered_model
 
@@ -24,13 +24,14 @@ def catalogue(people, teams):
     )
     pushed_version(alice, fraud, params={"C": 1.0, "seed": 7}, metrics={"auc": 0.90})
     pushed_version(alice, fraud, params={"C": 0.5, "seed": 7}, metrics={"auc": 0.95})
-    services.set_stage(actor=bob, version=fraud.versions.get(number=2), stage=Stage.PRODUCTION)
+    promote(fraud.versions.get(number=2), Stage.PRODUCTION, author=alice, approver=bob)
     registered_model(alice, teams["fraud"], "churn-forecast", task_type="forecasting")
     return fraud
 
 
 def test_alice_logs_in_searches_and_opens_a_model(tab, catalogue):
     tab.log_in("alice", PASSWORD)
+    tab.page.get_by_role("link", name="Models", exact=True).click()
     table = tab.page.locator("#model-table")
     expect(table.get_by_role("link", name="churn-forecast")).to_be_visible()
     expect(table.get_by_text("Production v2")).to_be_visible()

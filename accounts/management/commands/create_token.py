@@ -14,7 +14,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument(
-            "--scopes", default="read", help="Comma-separated: read, write (default: read)"
+            "--scopes",
+            default="read",
+            help="Comma-separated: read, write, review (approving and merging promotion requests;"
+            " never a default). Default: read",
         )
         parser.add_argument("--expires-in-days", type=int, default=None)
         parser.add_argument("--name", default="cli", help="Shown in the token list (default: cli)")

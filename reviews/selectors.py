@@ -1,0 +1,243 @@
+"""Reads of requests that pages, the API and the CLI (through the API) share.
+
+`status_of()` is the one place that decides what a request still needs: its checks, the
+approvals that count, the changes requested. `whats_missing()` says it in plain sentences.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from accounts.models import Role
+from registry.access import team_memberships
+from registry.models import ModelVersion, Stage
+
+from . import checks, policies
+from .checks import CheckResult
+from .models import Decision, Policy, PromotionRequest, RequestState, Review, TargetStage
+from .policies import EffectivePolicy
+
+
+@dataclass
+class Status:
+    policy: EffectivePolicy
+    checks: list[CheckResult]
+    approvals: list[Review] = field(default_factory=list)  # those that count
+    changes_requested: list[Review] = field(default_factory=list)
+    missing_roles: list[str] = field(default_factory=list)
+    approvals_short: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing
+
+
+def check_states(results: list[CheckResult]) -> dict[str, str]:
+    return {result.name: result.state for result in results}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def policy_of(request: PromotionRequest) -> EffectivePolicy:
+    cached = getattr(request, "_policy", None)
+    if cached is None:
+        cached = policies.policy_for(
+            team_id=request.model.team_id, model_id=request.model_id, to_stage=request.to_stage
+        )
+        request._policy = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def approval_counts(review: Review, request: PromotionRequest, policy, states: dict) -> bool:
+    """An approval counts while it is not dismissed, comes from a role the policy names (never
+    the author's own, unless the policy allows it) and saw the checks as they are now."""
+    return (
+        review.is_active
+        and review.decision == Decision.APPROVE
+        and (policy.author_may_approve or review.reviewer_id != request.author_id)
+        and review.reviewer_role in policy.eligible_roles()
+        and review.checks_seen == states
+    )
+
+
+def status_of(request: PromotionRequest) -> Status:
+    policy = policy_of(request)
+    results = checks.evaluate(request, list(policy.checks))
+    states = check_states(results)
+    status = Status(policy=policy, checks=results)
+    reviews = list(request.reviews.all())
+    status.approvals = [r for r in reviews if approval_counts(r, request, policy, states)]
+    status.changes_requested = [
+        r for r in reviews if r.is_active and r.decision == Decision.REQUEST_CHANGES
+    ]
+    approved_roles = {r.reviewer_role for r in status.approvals}
+    status.missing_roles = [r for r in policy.required_roles if r not in approved_roles]
+    status.approvals_short = max(policy.required_approvals - len(status.approvals), 0)
+    missing = status.missing
+    for role in status.missing_roles:
+        missing.append(f"needs 1 {policies.role_label(role)} approval")
+    extra = status.approvals_short - len(status.missing_roles)
+    if extra > 0:
+        more = " more" if status.missing_roles or status.approvals else ""
+        missing.append(f"needs {extra}{more} approval" + ("" if extra == 1 else "s"))
+    for review in status.changes_requested:
+        who = review.reviewer.username if review.reviewer else "someone removed"
+        missing.append(f"{who} requested changes")
+    for result in results:
+        if result.state != checks.PASS:
+            verb = "failed" if result.state == checks.FAIL else "pending"
+            missing.append(
+                f"check {result.name} {verb}" + (f": {result.detail}" if result.detail else "")
+            )
+    return status
+
+
+def whats_missing(request: PromotionRequest) -> list[str]:
+    """What the request still needs before it can be merged, in plain sentences (none once it
+    is merged, withdrawn or closed)."""
+    if request.state != RequestState.OPEN:
+        return []
+    return status_of(request).missing
+
+
+def _reviews_prefetch() -> Prefetch:
+    return Prefetch("reviews", queryset=Review.objects.select_related("reviewer"))
+
+
+def requests_visible_to(user) -> QuerySet[PromotionRequest]:
+    return (
+        PromotionRequest.objects.for_user(user)
+        .select_related("model__team", "version", "author", "merged_by")
+        .prefetch_related(_reviews_prefetch())
+    )
+
+
+def request_for(user, number: int) -> PromotionRequest:
+    """Request `number` if the user may see it (404 otherwise, as for a model of another team)."""
+    found = requests_visible_to(user).filter(number=number).first()
+    if found is None:
+        raise Http404(f"No promotion request #{number}.")
+    return found
+
+
+def attach_context(requests: list[PromotionRequest]) -> list[PromotionRequest]:
+    """Give each request its policy and the production version checks compare with, in two
+    queries for the whole list."""
+    model_ids = {r.model_id for r in requests}
+    team_ids = {r.model.team_id for r in requests}
+    production = {
+        v.model_id: v
+        for v in ModelVersion.objects.filter(model_id__in=model_ids, stage=Stage.PRODUCTION).only(
+            "id", "model_id", "number", "metrics"
+        )
+    }
+    rows = list(Policy.objects.filter(team_id__in=team_ids))
+    for request in requests:
+        request._production = production.get(request.model_id)  # type: ignore[attr-defined]
+        team_rows = [row for row in rows if row.team_id == request.model.team_id]
+        request._policy = policies.choose(  # type: ignore[attr-defined]
+            team_rows, model_id=request.model_id, to_stage=request.to_stage
+        )
+    return requests
+
+
+def role_in(user, team_id: int) -> str | None:
+    membership = team_memberships(user).get(team_id)
+    return membership.role if membership else None
+
+
+def awaits(user, request: PromotionRequest, status: Status) -> bool:
+    """The user's role can still move this open request forward with an approval."""
+    role = role_in(user, request.model.team_id)
+    if request.state != RequestState.OPEN or role is None or role == Role.VIEWER:
+        return False
+    if role not in status.policy.eligible_roles():
+        return False
+    if request.author_id == user.pk and not status.policy.author_may_approve:
+        return False
+    decided = any(
+        r.reviewer_id == user.pk
+        and r.is_active
+        and r.decision != Decision.COMMENT
+        and (r.decision != Decision.APPROVE or r in status.approvals)
+        for r in request.reviews.all()
+    )
+    if decided:
+        return False
+    return role in status.missing_roles or status.approvals_short > len(status.missing_roles)
+
+
+@dataclass
+class Row:
+    """A request in a list, with what it still needs."""
+
+    request: PromotionRequest
+    missing: list[str]
+    status: Status | None
+
+
+def request_rows(
+    user,
+    *,
+    state: str = RequestState.OPEN,
+    awaiting: bool = False,
+    mine: bool = False,
+    model=None,
+    version=None,
+) -> list[Row]:
+    """Requests the user may see, newest first, each with its status (for open ones)."""
+    requests = requests_visible_to(user)
+    if state:
+        requests = requests.filter(state=state)
+    if mine:
+        requests = requests.filter(author=user)
+    if model is not None:
+        requests = requests.filter(model=model)
+    if version is not None:
+        requests = requests.filter(version=version)
+    if awaiting:
+        requests = requests.filter(state=RequestState.OPEN)
+    found = attach_context(list(requests[:500]))
+    rows = []
+    for request in found:
+        status = status_of(request) if request.is_open else None
+        if awaiting and not (status and awaits(user, request, status)):
+            continue
+        rows.append(Row(request, status.missing if status else [], status))
+    return rows
+
+
+def conversation(request: PromotionRequest) -> list[Review]:
+    """Every review message in time order, dismissed ones included (they stay in the record)."""
+    return sorted(request.reviews.all(), key=lambda r: (r.created_at, r.id))
+
+
+def policy_data(policy: policies.EffectivePolicy, model_name: str | None) -> dict:
+    return {
+        "to_stage": policy.to_stage,
+        "model": model_name,
+        "scope": policy.source,
+        **policy.as_dict(),
+    }
+
+
+def team_policies(team) -> list[dict]:
+    """The team's policy for each stage (its own or the default), then each model's own."""
+    rows = list(Policy.objects.filter(team=team).select_related("model"))
+    shown = [
+        policy_data(
+            policies.choose([r for r in rows if r.model_id is None], model_id=0, to_stage=stage),
+            None,
+        )
+        for stage in TargetStage.values
+    ]
+    shown += [
+        policy_data(policies.from_row(r, policies.SOURCE_MODEL), r.model.name)
+        for r in rows
+        if r.model is not None
+    ]
+    return shown
