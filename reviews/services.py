@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Membership, Role, Team, TokenScope
 from audit.services import record
-from notifications.models import Event, Watch
+from notifications.models import Event
 from notifications.services import notify
 from registry import access, stages
 from registry import services as registry_services
@@ -457,10 +457,11 @@ def dismiss_stale_approvals(*, model_id: int) -> int:
 def record_rollback(
     *, actor: User, version: ModelVersion, previous: int | None, reason: str
 ) -> None:
-    """A direct rollback of production (allowed by the gate, inside set_stage's transaction):
-    recorded and announced to the model's watchers."""
+    """A direct rollback of production (allowed by the gate, inside set_stage's transaction) is
+    recorded here; the watchers hear of it from notifications' `stage_moved` listener, as of
+    every move into production, with the reason."""
     model = version.model
-    event = record(
+    record(
         actor=actor,
         verb="stage.rollback",
         object_type="version",
@@ -471,17 +472,6 @@ def record_rollback(
         before={"production": previous},
         after={"production": version.number},
         reason=reason,
-    )
-    watchers = [w.user for w in Watch.objects.filter(model=model).select_related("user")]
-    notify(
-        event=Event.PROMOTION,
-        recipients=watchers,
-        actor=actor,
-        model=model,
-        title=f"{model.name} production rolled back to v{version.number}",
-        body=f"Emergency rollback by {actor.username}: {reason}",
-        url=reverse("registry:version_detail", args=[model.name, version.number]),
-        dedupe_key=f"rollback:{event.pk}",
     )
 
 
