@@ -18,7 +18,7 @@ from .page_factories import pushed_version, registered_model
 
 
 @pytest.fixture
-def fraud_events(people, teams):
+def fraud_events(people, teams, registry_alone):
     alice, bob = people["alice"], people["bob"]
     model = registered_model(alice, teams["fraud"], "fraud-detector")
     version = pushed_version(alice, model)

@@ -22,7 +22,7 @@ HISTORY = {"fraud": "/models/fraud-detector/history/", "growth": "/models/churn/
 
 
 @pytest.fixture
-def both_teams(people, teams):
+def both_teams(people, teams, registry_alone):
     alice, bob, mallory = people["alice"], people["bob"], people["mallory"]
     fraud = registered_model(alice, teams["fraud"], "fraud-detector")
     services.set_stage(actor=bob, version=pushed_version(alice, fraud), stage="staging")

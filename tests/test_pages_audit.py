@@ -20,7 +20,7 @@ URL = "/audit/"
 
 
 @pytest.fixture
-def dave(people, teams):
+def dave(people, teams, registry_alone):
     """A DevOps engineer in both teams, fraud and growth, after each made a model."""
     alice, bob, mallory = people["alice"], people["bob"], people["mallory"]
     model = registered_model(alice, teams["fraud"], "fraud-detector")

@@ -16,7 +16,7 @@ URL = "/models/fraud-detector/history/"
 
 
 @pytest.fixture
-def model(people, teams):
+def model(people, teams, registry_alone):
     alice, bob = people["alice"], people["bob"]
     model = registered_model(alice, teams["fraud"], "fraud-detector")
     first = pushed_version(alice, model)

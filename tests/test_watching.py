@@ -12,6 +12,7 @@ from tests.page_factories import (
     pushed_version,
     registered_model,
 )
+from tests.promotions import promote
 
 W = "/api/v1/models/fraud-detector/watch/"
 
@@ -70,11 +71,13 @@ def test_watchers_hear_of_promotions_and_rollbacks_but_not_the_one_who_moved(
     for person in (alice, bob, carol):
         assert api_as(person).post(W).status_code == 200
     devops = api_as(bob)
+    first, second = versions
     with django_capture_on_commit_callbacks(execute=True):
-        assert move(devops, 1, "staging").status_code == 200
-        assert move(devops, 1, "production", reason="passed the canary").status_code == 200
-        assert move(devops, 2, "production").status_code == 200  # v1 archived
-        assert move(devops, 1, "production").status_code == 200  # rollback
+        promote(first, "staging", author=alice, approver=bob)
+        promote(first, "production", author=alice, approver=bob)
+        promote(second, "production", author=alice, approver=bob)  # v1 archived
+        rollback = move(devops, 1, "production", reason="v2 doubles false positives")
+        assert rollback.status_code == 200  # an emergency rollback, straight away
         assert move(devops, 2, "none").status_code == 200  # leaving a stage: nothing to tell
 
     expected = [
@@ -86,12 +89,16 @@ def test_watchers_hear_of_promotions_and_rollbacks_but_not_the_one_who_moved(
     assert promotions_of(alice) == expected
     assert promotions_of(carol) == expected
     assert promotions_of(bob) == []
-    line = Notification.objects.filter(recipient=carol).order_by("id")[1]
-    assert line.url == "/models/fraud-detector/versions/1/"
-    assert line.body == "By bob. Reason: passed the canary"
-    assert line.actor == bob
-    assert OutboxEmail.objects.filter(recipient=carol).count() == 4
-    keys = set(OutboxEmail.objects.values_list("dedupe_key", flat=True))
+    lines = Notification.objects.filter(recipient=carol, event=Event.PROMOTION).order_by("id")
+    assert lines[1].url == "/models/fraud-detector/versions/1/"
+    assert lines[1].body == "By bob. Reason: promotion request #2"
+    assert lines[3].body == "By bob. Reason: v2 doubles false positives"
+    assert lines[1].actor == bob
+    keys = set(
+        OutboxEmail.objects.filter(recipient=carol, subject__contains="fraud-detector")
+        .exclude(subject__contains="Review requested")
+        .values_list("dedupe_key", flat=True)
+    )
     assert len(keys) == 4 and all(key.startswith("stage:") for key in keys)
 
 
@@ -102,7 +109,7 @@ def test_a_watcher_who_left_the_team_hears_nothing(
     assert api_as(victor).post(W).status_code == 200
     victor.memberships.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
-        assert move(api_as(people["bob"]), 1, "staging").status_code == 200
+        promote(versions[0], "staging", author=people["alice"], approver=people["bob"])
     assert promotions_of(victor) == []
 
 

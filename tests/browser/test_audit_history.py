@@ -12,7 +12,9 @@ from ..page_factories import PASSWORD, pushed_version, registered_model
 pytestmark = pytest.mark.browser
 
 
-def test_alice_filters_the_history_by_verb_and_exports_those_rows(tab, people, teams):
+def test_alice_filters_the_history_by_verb_and_exports_those_rows(
+    tab, people, teams, registry_alone
+):
     alice, bob = people["alice"], people["bob"]
     model = registered_model(alice, teams["fraud"], "fraud-detector")
     first, second = pushed_version(alice, model), pushed_version(alice, model)

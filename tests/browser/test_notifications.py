@@ -4,10 +4,10 @@ all without a page reload, with the keyboard, and without scrolling sideways at 
 import pytest
 from playwright.sync_api import expect
 
-from registry import services
 from registry.models import Stage
 
 from ..page_factories import PASSWORD, pushed_version, registered_model
+from ..promotions import promote
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_carol_watches_hears_of_a_promotion_and_marks_it_read(tab, people, teams
     expect(tab.page.get_by_role("button", name="Unwatch")).to_be_focused()
     assert tab.page.evaluate("window.stillTheSamePage") is True
 
-    services.set_stage(actor=bob, version=version, stage=Stage.PRODUCTION)
+    promote(version, Stage.PRODUCTION, author=alice, approver=bob)
 
     tab.open("/notifications/")
     nav = tab.page.get_by_role("navigation", name="Main")
