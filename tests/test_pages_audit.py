@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from registry import services
 
-from .audit_events import logged
+from .audit_events import logged, rows, verbs
 from .page_factories import assert_strict_page, count_queries, pushed_version, registered_model
 
 URL = "/audit/"
@@ -32,17 +32,6 @@ def dave(people, teams, registry_alone):
     for team in teams.values():
         Membership.objects.create(user=dave, team=team, role=Role.DEVOPS)
     return dave
-
-
-def rows(html: str) -> list[str]:
-    if "<tbody>" not in html:
-        return []
-    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
-
-
-def verbs(html: str) -> list[str]:
-    return [re.search(r"<code>(.*?)</code>", row)[1] for row in rows(html)]
 
 
 def test_it_lists_the_events_of_every_team_of_mine_with_their_team(client, dave):

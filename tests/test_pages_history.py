@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from registry import services
 
-from .audit_events import logged
+from .audit_events import logged, rows, verbs
 from .page_factories import assert_strict_page, count_queries, pushed_version, registered_model
 
 URL = "/models/fraud-detector/history/"
@@ -26,17 +26,6 @@ def model(people, teams, registry_alone):
     registered_model(alice, teams["fraud"], "other-model")
     registered_model(people["mallory"], teams["growth"], "churn")
     return model
-
-
-def rows(html: str) -> list[str]:
-    if "<tbody>" not in html:
-        return []
-    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
-
-
-def verbs(html: str) -> list[str]:
-    return [re.search(r"<code>(.*?)</code>", row)[1] for row in rows(html)]
 
 
 def test_it_lists_the_models_events_newest_first_in_words(client, alice, model):
