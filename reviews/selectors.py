@@ -14,9 +14,12 @@ from django.urls import reverse
 
 from accounts.models import Role
 from audit import selectors as audit_selectors
+from audit.models import AuditEvent
 from discussions import selectors as discussion_selectors
 from discussions.anchors import Anchor
 from discussions.models import Thread
+from notifications import selectors as notification_selectors
+from notifications.models import Event, Notification
 from registry.access import team_memberships
 from registry.models import ModelVersion, Stage
 
@@ -369,3 +372,34 @@ def team_policies(team) -> list[dict]:
         if r.model is not None
     ]
     return shown
+
+
+ACTIVITY_ROWS = 20
+MENTION_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An audit event on a model the user watches, with where to look at it."""
+
+    event: AuditEvent
+    url: str
+
+
+def watched_activity(user) -> list[Activity]:
+    """The latest audit events on the models the user watches (and may read): one query."""
+    watched = notification_selectors.watched_models(user).values("name")
+    events = audit_selectors.events_for(user).filter(model_name__in=watched)[:ACTIVITY_ROWS]
+    return [Activity(event, _place_of(event)) for event in events]
+
+
+def _place_of(event: AuditEvent) -> str:
+    if event.object_type == "request" and NUMBER.fullmatch(event.object_id):
+        return reverse("reviews:request", args=[int(event.object_id)])
+    return reverse("registry:model_history", args=[event.model_name])
+
+
+def unread_mentions(user) -> list[Notification]:
+    """The user's unread mentions, newest first: one query."""
+    lines = notification_selectors.inbox(user, unread_only=True).filter(event=Event.MENTION)
+    return list(lines[:MENTION_ROWS])

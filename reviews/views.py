@@ -193,10 +193,14 @@ def request_list(request):
 
 @login_required
 def home(request):
-    """Where a reviewer lands: what waits for them, and where their own requests stand."""
+    """Where a reviewer lands: what waits for them, where their own requests stand, what
+    happened on the models they watch and who mentioned them."""
     context = {
         "waiting": selectors.request_rows(request.user, awaiting=True),
         "mine": selectors.request_rows(request.user, mine=True),
+        "activity": selectors.watched_activity(request.user),
+        "mentions": selectors.unread_mentions(request.user),
+        "here": reverse("reviews:home"),  # where "Mark read" without JavaScript comes back to
     }
     return render(request, "reviews/home.html", context)
 
