@@ -249,11 +249,11 @@ def _tell_mentioned(review: Review, request: PromotionRequest) -> None:
     names = names_in(review.body) if review.body else set()
     if not names:
         return
-    people = (
-        User.objects.filter(username__in=names, memberships__team_id=request.model.team_id)
-        .exclude(pk=request.author_id)
-        .distinct()
-    )
+    people = User.objects.filter(
+        username__in=names, memberships__team_id=request.model.team_id
+    ).distinct()
+    if request.author_id is not None:
+        people = people.exclude(pk=request.author_id)
     notify(
         event=Event.MENTION,
         recipients=people,

@@ -65,8 +65,12 @@ class RequestSerializer(TypedSerializer):
     url = serializers.CharField(help_text="The request's page")
 
 
+MESSAGE_KINDS = ["review", "comment", "event"]  # named in the schema by ENUM_NAME_OVERRIDES
+MESSAGE_EVENTS = ["opened", "merged", "withdrawn", "closed"]
+
+
 class MessageSerializer(TypedSerializer):
-    kind = serializers.ChoiceField(choices=["review", "comment", "event"])
+    kind = serializers.ChoiceField(choices=MESSAGE_KINDS)
     author = serializers.CharField(allow_null=True)
     body = serializers.CharField(help_text="Markdown; empty for a deleted comment")
     at = serializers.DateTimeField()
@@ -74,7 +78,7 @@ class MessageSerializer(TypedSerializer):
         choices=Decision.choices, allow_null=True, help_text="A review's decision"
     )
     event = serializers.ChoiceField(
-        choices=["opened", "merged", "withdrawn", "closed"],
+        choices=MESSAGE_EVENTS,
         allow_null=True,
         help_text="What an event did to the request; its body is the message or the reason",
     )
