@@ -6,12 +6,14 @@ class ReviewsConfig(AppConfig):
     verbose_name = "Reviews"
 
     def ready(self) -> None:
+        from discussions.anchors import register_anchor
         from registry import stages
         from registry.panels import Panel, register_panel
 
-        from . import checks, gate, panels, receivers
+        from . import checks, gate, panels, receivers, selectors
 
         assert checks.kinds()  # the metric checks are registered on import
+        register_anchor(selectors.ANCHOR_KIND, resolve=selectors.request_anchor)
         stages.register_gate(gate.NAME, gate.promotion_gate)
         stages.stage_moved.connect(receivers.stage_moved, dispatch_uid="reviews.stale_approvals")
         register_panel(

@@ -4,12 +4,22 @@
 approvals that count, the changes requested. `whats_missing()` says it in plain sentences.
 """
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.urls import reverse
 
 from accounts.models import Role
+from audit import selectors as audit_selectors
+from audit.models import AuditEvent
+from discussions import selectors as discussion_selectors
+from discussions.anchors import Anchor
+from discussions.models import Thread
+from notifications import selectors as notification_selectors
+from notifications.models import Event, Notification
 from registry.access import team_memberships
 from registry.models import ModelVersion, Stage
 
@@ -216,6 +226,127 @@ def conversation(request: PromotionRequest) -> list[Review]:
     return sorted(request.reviews.all(), key=lambda r: (r.created_at, r.id))
 
 
+ANCHOR_KIND = "request"  # discussions' anchor of a request's threads; its id is the number
+NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+END_VERBS = {
+    "request.merged": RequestState.MERGED,
+    "request.withdrawn": RequestState.WITHDRAWN,
+    "request.closed": RequestState.CLOSED,
+}
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    """The request leaving `open`, as the audit log recorded it: who, when, why."""
+
+    state: str  # "merged", "withdrawn", "closed"
+    actor: str
+    at: datetime
+    reason: str
+
+
+def request_anchor(anchor_id: str) -> Anchor | None:
+    """discussions' resolver of the "request" anchor: its id is the request's number."""
+    if not NUMBER.fullmatch(anchor_id):
+        return None
+    request = (
+        PromotionRequest.objects.select_related("model__team", "version")
+        .filter(number=int(anchor_id))
+        .first()
+    )
+    return None if request is None else anchor_of(request)
+
+
+def anchor_of(request: PromotionRequest) -> Anchor:
+    title = (
+        f"Request #{request.number}: {request.model.name} v{request.version.number}"
+        f" → {request.to_stage}"
+    )
+    return Anchor(request.model, reverse("reviews:request", args=[request.number]), title)
+
+
+def state_events(user, request: PromotionRequest) -> list[StateEvent]:
+    """How the request ended (one query; none while it is open)."""
+    if request.is_open:
+        return []
+    events = audit_selectors.events_for(user).filter(
+        object_type="request", object_id=str(request.number), verb__in=END_VERBS
+    )
+    return [
+        StateEvent(END_VERBS[e.verb], e.actor_name or "someone removed", e.at, e.reason)
+        for e in events.order_by("at", "id")
+    ]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a request's conversation: "review", "thread" (placed at its first comment;
+    its replies stay inside it, as on GitHub) or "event"."""
+
+    kind: str
+    at: datetime
+    item: Review | Thread | StateEvent
+
+
+def timeline(user, request: PromotionRequest) -> list[Entry]:
+    """Reviews, the request's threads and how it ended, in time order: three queries however
+    long the conversation grows (the reviews come prefetched with the request)."""
+    entries = [Entry("review", r.created_at, r) for r in request.reviews.all()]
+    entries += [
+        Entry("thread", t.created_at, t)
+        for t in discussion_selectors.threads_on(ANCHOR_KIND, str(request.number))
+    ]
+    entries += [Entry("event", e.at, e) for e in state_events(user, request)]
+    return sorted(entries, key=lambda e: e.at)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A line of the conversation as the API gives it: every comment on its own."""
+
+    kind: str  # "review", "comment", "event"
+    author: str | None
+    body: str
+    at: datetime
+    decision: str | None = None
+    event: str | None = None
+    dismissed: bool = False
+    thread: int | None = None
+
+
+def messages(user, request: PromotionRequest) -> list[Message]:
+    """The conversation flat, in time order: reviews, every comment of the request's threads
+    (a deleted one with no text), and the request's opening and end."""
+    author = request.author.username if request.author else None
+    found = [Message("event", author, request.message, request.created_at, event="opened")]
+    found += [
+        Message(
+            "review",
+            r.reviewer.username if r.reviewer else None,
+            r.body,
+            r.created_at,
+            decision=r.decision,
+            dismissed=not r.is_active,
+        )
+        for r in request.reviews.all()
+    ]
+    found += [
+        Message(
+            "comment",
+            c.author.username if c.author else None,
+            c.body,
+            c.created_at,
+            thread=c.thread_id,
+        )
+        for c in discussion_selectors.comments_on(ANCHOR_KIND, str(request.number))
+    ]
+    found += [
+        Message("event", e.actor, e.reason, e.at, event=e.state)
+        for e in state_events(user, request)
+    ]
+    return sorted(found, key=lambda m: m.at)
+
+
 def policy_data(policy: policies.EffectivePolicy, model_name: str | None) -> dict:
     return {
         "to_stage": policy.to_stage,
@@ -241,3 +372,34 @@ def team_policies(team) -> list[dict]:
         if r.model is not None
     ]
     return shown
+
+
+ACTIVITY_ROWS = 20
+MENTION_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An audit event on a model the user watches, with where to look at it."""
+
+    event: AuditEvent
+    url: str
+
+
+def watched_activity(user) -> list[Activity]:
+    """The latest audit events on the models the user watches (and may read): one query."""
+    watched = notification_selectors.watched_models(user).values("name")
+    events = audit_selectors.events_for(user).filter(model_name__in=watched)[:ACTIVITY_ROWS]
+    return [Activity(event, _place_of(event)) for event in events]
+
+
+def _place_of(event: AuditEvent) -> str:
+    if event.object_type == "request" and NUMBER.fullmatch(event.object_id):
+        return reverse("reviews:request", args=[int(event.object_id)])
+    return reverse("registry:model_history", args=[event.model_name])
+
+
+def unread_mentions(user) -> list[Notification]:
+    """The user's unread mentions, newest first: one query."""
+    lines = notification_selectors.inbox(user, unread_only=True).filter(event=Event.MENTION)
+    return list(lines[:MENTION_ROWS])

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Membership, Role, Team, TokenScope
 from audit.services import record
+from discussions.mentions import names_in
 from notifications.models import Event
 from notifications.services import notify
 from registry import access, stages
@@ -242,6 +243,30 @@ def _dismiss(review: Review, *, reason: str, actor) -> None:
     )
 
 
+def _tell_mentioned(review: Review, request: PromotionRequest) -> None:
+    """Team members @mentioned in the review's message hear of it once, as from a comment
+    (discussions finds the mentions); the request's author already heard of the review."""
+    names = names_in(review.body) if review.body else set()
+    if not names:
+        return
+    people = User.objects.filter(
+        username__in=names, memberships__team_id=request.model.team_id
+    ).distinct()
+    if request.author_id is not None:
+        people = people.exclude(pk=request.author_id)
+    notify(
+        event=Event.MENTION,
+        recipients=people,
+        actor=review.reviewer,
+        model=request.model,
+        title=f"{review.reviewer} mentioned you on request #{request.number}"
+        f" ({request.model.name} v{request.version.number} to {request.to_stage})",
+        body=review.body[:500],
+        url=f"{request_url(request)}#review-{review.pk}",
+        dedupe_key=f"request:{request.number}:review:{review.pk}:mention",
+    )
+
+
 @transaction.atomic
 def give_review(
     *,
@@ -301,6 +326,7 @@ def give_review(
             url=request_url(request),
             dedupe_key=f"request:{request.number}:review:{review.pk}",
         )
+    _tell_mentioned(review, request)
     if decision == Decision.APPROVE and policy.auto_merge:
         if selectors.status_of(request).ready:
             _merge(actor=actor, request=request)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Role
+from discussions import selectors as discussion_selectors
 from registry import access
 from registry.access import Action, get_model_for, get_version_for, teams_allowing
 from registry.models import RegisteredModel
@@ -47,11 +48,19 @@ def _request_page(request, promotion, *, status=200, review_form=None, close_for
     field = form.fields["decision"]
     assert isinstance(field, forms.ChoiceField)
     field.choices = decisions
+    discussion = discussion_selectors.discussion(
+        request.user, selectors.ANCHOR_KIND, str(promotion.number), selectors.anchor_of(promotion)
+    )
+    # A review's message may @mention team members too: the same autocomplete as a comment's.
+    form.fields["body"].widget.attrs.update(
+        {"data-mentions": discussion.mentions_url, "aria-autocomplete": "list"}
+    )
     context = {
         "promotion": promotion,
         "model": promotion.model,
         "status": state,
-        "conversation": selectors.conversation(promotion),
+        "timeline": selectors.timeline(request.user, promotion),
+        "discussion": discussion,
         "may_comment": promotion.is_open and role not in (None, Role.VIEWER),
         "may_merge": bool(state and state.ready and services.may_merge(request.user, promotion)),
         "may_withdraw": promotion.is_open
@@ -184,10 +193,14 @@ def request_list(request):
 
 @login_required
 def home(request):
-    """Where a reviewer lands: what waits for them, and where their own requests stand."""
+    """Where a reviewer lands: what waits for them, where their own requests stand, what
+    happened on the models they watch and who mentioned them."""
     context = {
         "waiting": selectors.request_rows(request.user, awaiting=True),
         "mine": selectors.request_rows(request.user, mine=True),
+        "activity": selectors.watched_activity(request.user),
+        "mentions": selectors.unread_mentions(request.user),
+        "here": reverse("reviews:home"),  # where "Mark read" without JavaScript comes back to
     }
     return render(request, "reviews/home.html", context)
 

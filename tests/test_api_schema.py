@@ -82,6 +82,16 @@ def test_fields_that_can_be_empty_are_nullable(schema):
     assert components["Model"]["properties"]["created_by"]["nullable"] is True
 
 
+def test_a_request_is_documented_with_its_conversation(schema):
+    answer = schema["paths"]["/api/v1/requests/{number}/"]["get"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    request = schema["components"]["schemas"][ref]
+    assert {"reviews", "missing", "conversation"} <= set(request["required"])
+    message = request["properties"]["conversation"]["items"]["$ref"].rsplit("/", 1)[-1]
+    fields = schema["components"]["schemas"][message]["properties"]
+    assert {"kind", "author", "body", "at"} <= set(fields)
+
+
 def test_a_new_token_is_documented_with_the_token_itself(schema):
     created = schema["paths"]["/api/v1/tokens/"]["post"]["responses"]["201"]
     ref = created["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]

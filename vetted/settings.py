@@ -328,6 +328,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {  # fields of the same name with other choices keep their names
+        "KindEnum": "reviews.models.RequestKind",
+        "EventEnum": "notifications.models.Event",
+        "ConversationKindEnum": "reviews.api.serializers.MESSAGE_KINDS",
+        "ConversationEventEnum": "reviews.api.serializers.MESSAGE_EVENTS",
+    },
 }
 
 # Content-Security-Policy: nothing inline, nothing from another origin.

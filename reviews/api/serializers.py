@@ -1,5 +1,7 @@
 """API representations of requests, reviews and policies. Rules live in reviews.services."""
 
+from dataclasses import asdict
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -61,6 +63,33 @@ class RequestSerializer(TypedSerializer):
     )
     reviews = ReviewSerializer(many=True)
     url = serializers.CharField(help_text="The request's page")
+
+
+MESSAGE_KINDS = ["review", "comment", "event"]  # named in the schema by ENUM_NAME_OVERRIDES
+MESSAGE_EVENTS = ["opened", "merged", "withdrawn", "closed"]
+
+
+class MessageSerializer(TypedSerializer):
+    kind = serializers.ChoiceField(choices=MESSAGE_KINDS)
+    author = serializers.CharField(allow_null=True)
+    body = serializers.CharField(help_text="Markdown; empty for a deleted comment")
+    at = serializers.DateTimeField()
+    decision = serializers.ChoiceField(
+        choices=Decision.choices, allow_null=True, help_text="A review's decision"
+    )
+    event = serializers.ChoiceField(
+        choices=MESSAGE_EVENTS,
+        allow_null=True,
+        help_text="What an event did to the request; its body is the message or the reason",
+    )
+    dismissed = serializers.BooleanField(help_text="A review that no longer counts")
+    thread = serializers.IntegerField(allow_null=True, help_text="A comment's thread")
+
+
+class RequestDetailSerializer(RequestSerializer):
+    conversation = MessageSerializer(
+        many=True, help_text="Reviews, comments and events, in time order"
+    )
 
 
 def _username(user) -> str | None:
@@ -129,3 +158,13 @@ class PolicySerializer(TypedSerializer):
         read_only=True,
         help_text="default: built in, no row yet; team or model: set by the team's owners",
     )
+
+
+def request_detail_data(http_request, request: PromotionRequest) -> dict:
+    """The request with its whole conversation (for one request, not a list)."""
+    return {
+        **request_data(http_request, request),
+        "conversation": [
+            asdict(message) for message in selectors.messages(http_request.user, request)
+        ],
+    }

@@ -15,9 +15,11 @@ from .serializers import (
     CloseSerializer,
     PolicySerializer,
     RequestCreateSerializer,
+    RequestDetailSerializer,
     RequestSerializer,
     ReviewCreateSerializer,
     request_data,
+    request_detail_data,
 )
 
 
@@ -94,9 +96,13 @@ class RequestList(APIView):
 
 
 class RequestDetail(APIView):
-    @extend_schema(responses=RequestSerializer, summary="A request, its checks and what is missing")
+    @extend_schema(
+        responses=RequestDetailSerializer,
+        summary="A request, its checks, what is missing and its conversation",
+    )
     def get(self, request, number):
-        return _answer(request, number)
+        found = selectors.request_for(request.user, number)
+        return Response(RequestDetailSerializer(request_detail_data(request, found)).data)
 
 
 class RequestReviews(APIView):

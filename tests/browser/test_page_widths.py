@@ -5,6 +5,8 @@ wider screens every button and link is in view without scrolling a table."""
 import pytest
 
 from accounts import services as account_services
+from discussions import services as discussion_services
+from notifications import services as notification_services
 from registry import services
 from registry.models import Stage
 from reviews import services as services_of_reviews
@@ -81,9 +83,14 @@ def long_content(people, teams):
             {"kind": "not_worse_than_production", "metric": "auc", "tolerance": 0.01},
         ],
     )
-    services_of_reviews.open_request(
+    opened = services_of_reviews.open_request(
         actor=alice, version=first, to_stage=Stage.PRODUCTION, message="why " * 300
     )
+    # A thread in the request's conversation, and a mention and activity on alice's home.
+    discussion_services.start_thread(
+        author=bob, kind="request", anchor_id=str(opened.number), body="@alice " + "feature_" * 40
+    )
+    notification_services.set_watching(actor=alice, model=model, watching=True)
     for scopes in (["read"], ["read", "write"], ["read"]):
         account_services.create_token(
             user=alice,
