@@ -18,7 +18,13 @@ class ReviewsConfig(AppConfig):
         stages.stage_moved.connect(receivers.stage_moved, dispatch_uid="reviews.stale_approvals")
         register_panel(
             "version",
-            Panel("reviews", "reviews/_version_panel.html", panels.version_panel, order=10),
+            Panel(
+                "reviews",
+                "reviews/_version_panel.html",
+                panels.version_panel,
+                slot="side",  # beside the stage form, where promoting is looked for
+                order=10,
+            ),
         )
         register_panel(
             "model", Panel("reviews", "reviews/_model_panel.html", panels.model_panel, order=10)
