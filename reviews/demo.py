@@ -69,7 +69,7 @@ def move_by_request(*, version: ModelVersion, stage: str, author: User, mover: U
     )
     services.merge(actor=mover, request=request)
     # The history was read long ago: only the workflow in progress shows as unread.
-    for person in (author, mover):
+    for person in User.objects.filter(memberships__team_id=team_id):
         done = inbox(person).filter(dedupe_key__startswith=f"request:{request.number}:")
         notifications.mark_read(user=person, ids=list(done.values_list("pk", flat=True)))
 
@@ -78,15 +78,15 @@ def move_by_request(*, version: ModelVersion, stage: str, author: User, mover: U
 def seed_review_workflow(*, users: dict[str, User], log: Callable[[str], None]) -> None:
     """Once: nothing is seeded when fraud-detector v4 has left `none` or has had a request."""
     model = RegisteredModel.objects.select_related("team").filter(name=DEMO_MODEL).first()
-    version = model and model.versions.filter(number=OPEN_VERSION).first()
+    version = model.versions.filter(number=OPEN_VERSION).first() if model else None
     if (
-        version is None
+        model is None
+        or version is None
         or version.stage != Stage.NONE
         or PromotionRequest.objects.filter(version=version).exists()
     ):
         log(f"{DEMO_MODEL}: review workflow up to date")
         return
-    assert model is not None
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     services.set_policy(
         actor=alice,

@@ -183,6 +183,8 @@ def assert_the_review_workflow_is_shown():
     events = {line["event"] for line in unread.get("results", unread)}
     assert {"mention", "review_requested"} <= events
     assert not any("(#1)" in line["title"] for line in unread.get("results", unread))
+    history = Notification.objects.filter(dedupe_key__startswith="request:3:")
+    assert history.exists() and not history.filter(read_at=None).exists()
 
     assert client.login(username="carol", password="vetted-demo")
     assert client.get("/api/v1/models/fraud-detector/watch/").json()["watching"] is True
