@@ -13,6 +13,7 @@ from accounts.models import ApiToken, Membership, Team
 from audit.models import AuditEvent
 from discussions.models import Comment, Thread
 from notifications.models import Notification, OutboxEmail, Watch
+from registry import demo as registry_demo
 from registry.models import Artifact, ModelAlias, ModelVersion, RegisteredModel, Stage, StageChange
 from reviews.models import Policy, PromotionRequest, RequestState, Review
 
@@ -191,3 +192,16 @@ def assert_the_review_workflow_is_shown():
     verbs = set(AuditEvent.objects.values_list("verb", flat=True))
     assert {"request.opened", "review.given", "request.merged", "policy.changed"} <= verbs
     assert {"thread.started", "comment.posted", "preferences.changed"} <= verbs
+
+
+def test_seed_demo_adds_the_review_workflow_to_a_demo_seeded_before_it(db):
+    # A var/ database from before reviews: stages set directly, no request, no thread.
+    registry_demo.seed_demo()
+    assert not PromotionRequest.objects.exists()
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert "request #1 (v4 to production) waits for bob" in out.getvalue()
+    assert PromotionRequest.objects.get().version.number == 4
+    assert Thread.objects.count() == 2
