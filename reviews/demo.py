@@ -58,11 +58,12 @@ def move_by_request(*, version: ModelVersion, stage: str, author: User, mover: U
     if author == mover or selectors.role_in(mover, team_id) not in policy.eligible_roles():
         registry_demo.set_stage_directly(version=version, stage=stage, author=author, mover=mover)
         return
+    summary = version.description.partition("\n")[0]
     request = services.open_request(
         actor=author,
         version=version,
         to_stage=stage,
-        message=f"Version {version.number} to {stage}: {version.description.splitlines()[0]}",
+        message=f"Version {version.number} to {stage}: {summary}",
     )
     services.give_review(
         actor=mover, request=request, decision=Decision.APPROVE, body="Checked; fine by me."
