@@ -339,14 +339,31 @@ DEMO_MODELS = [
 ]
 
 
-def seed_demo(log: Callable[[str], None] = lambda line: None) -> None:
-    """Create whatever part of the demo is missing; never changes or duplicates what exists."""
+# move_to_stage(version=, stage=, author=, mover=): how a new demo version reaches its stage.
+StageMover = Callable[..., None]
+
+
+def set_stage_directly(*, version: ModelVersion, stage: str, author: User, mover: User) -> None:
+    # Seeding only (never reachable over HTTP): demo history, not a promotion.
+    services.set_stage(actor=mover, version=version, stage=stage, via="seed")
+
+
+def seed_demo(
+    log: Callable[[str], None] = lambda line: None,
+    move_to_stage: StageMover = set_stage_directly,
+) -> dict[str, User]:
+    """Create whatever part of the demo is missing; never changes or duplicates what exists.
+
+    A higher app passes `move_to_stage` to move new versions its own way (reviews: through
+    merged promotion requests). Returns the demo people by username.
+    """
     teams = {slug: _team(slug, name) for slug, name in TEAMS.items()}
     users = {p.username: _person(p, teams[p.team]) for p in PEOPLE}
     users["admin"] = _admin()
     for demo in DEMO_MODELS:
-        created = _seed_model(demo, teams[demo.team], users)
+        created = _seed_model(demo, teams[demo.team], users, move_to_stage)
         log(f"{demo.name}: {created} new version(s)" if created else f"{demo.name}: up to date")
+    return users
 
 
 def _team(slug: str, name: str) -> Team:
@@ -380,7 +397,9 @@ def _admin() -> User:
     return user
 
 
-def _seed_model(demo: DemoModel, team: Team, users: dict[str, User]) -> int:
+def _seed_model(
+    demo: DemoModel, team: Team, users: dict[str, User], move_to_stage: StageMover
+) -> int:
     model = RegisteredModel.objects.filter(name=demo.name).first()
     if model is None:
         model = services.create_model(
@@ -402,8 +421,9 @@ def _seed_model(demo: DemoModel, team: Team, users: dict[str, User]) -> int:
             version = _push_version(demo, model, planned, index, key, users[demo.pusher])
             stager = users[demo.stager]
             if planned.stage != Stage.NONE:
-                # Seeding only (never reachable over HTTP): demo history, not a promotion.
-                services.set_stage(actor=stager, version=version, stage=planned.stage, via="seed")
+                move_to_stage(
+                    version=version, stage=planned.stage, author=users[demo.pusher], mover=stager
+                )
             if planned.alias:
                 services.set_alias(actor=stager, version=version, alias=planned.alias)
         created += 1

@@ -10,7 +10,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Membership, Team
+from audit.models import AuditEvent
+from discussions.models import Comment, Thread
+from notifications.models import Notification, OutboxEmail, Watch
+from registry import demo as registry_demo
 from registry.models import Artifact, ModelAlias, ModelVersion, RegisteredModel, Stage, StageChange
+from reviews.models import Policy, PromotionRequest, RequestState, Review
 
 
 def create_token(*args) -> str:
@@ -87,11 +92,21 @@ def demo_counts() -> dict[str, int]:
             Artifact,
             ModelAlias,
             StageChange,
+            PromotionRequest,
+            Review,
+            Policy,
+            Thread,
+            Comment,
+            Watch,
+            Notification,
+            OutboxEmail,
+            AuditEvent,
         )
     }
 
 
 def test_seed_demo_builds_the_demo_once_and_keeps_it(db):
+    # Reruns add nothing: no request, comment, notification or audit event either.
     # One test for the whole demo: seeding trains ten models, too slow to repeat per assertion.
     call_command("seed_demo", stdout=io.StringIO())
     first = demo_counts()
@@ -135,3 +150,58 @@ def test_seed_demo_builds_the_demo_once_and_keeps_it(db):
     assert client.login(username="mallory", password="vetted-demo")
     assert client.get("/api/v1/models/fraud-detector/").status_code == 404
     assert User.objects.get(username="admin").is_superuser
+    assert_the_review_workflow_is_shown()
+
+
+def assert_the_review_workflow_is_shown():
+    # Fraud's stages were reached by merged requests: v1 then v2 to production, v3 to staging.
+    merged = PromotionRequest.objects.filter(state=RequestState.MERGED).order_by("number")
+    assert [(r.version.number, r.to_stage) for r in merged] == [
+        (1, Stage.PRODUCTION),
+        (2, Stage.PRODUCTION),
+        (3, Stage.STAGING),
+    ]
+    assert all(r.merged_by.username == "bob" for r in merged)
+    waiting = PromotionRequest.objects.get(state=RequestState.OPEN)
+    assert (waiting.model.name, waiting.version.number) == ("fraud-detector", 4)
+    assert (waiting.author.username, waiting.to_stage) == ("alice", Stage.PRODUCTION)
+    link = f'href="/requests/{waiting.number}/"'
+
+    client = APIClient()
+    assert client.login(username="bob", password="vetted-demo")
+    home = client.get("/home/").content.decode()
+    assert link in home
+    assert "Nothing waits for your review." not in home
+    assert link in client.get("/requests/").content.decode()
+    page = client.get(f"/requests/{waiting.number}/").content.decode()
+    assert "v2 in production" in page  # the request's message
+    assert "accuracy ≥ 0.9" in page  # the policy's check
+    version_page = client.get("/models/fraud-detector/versions/4/").content.decode()
+    assert "50 ms" in version_page and "@bob" in version_page  # carol's question, alice's answer
+    model_page = client.get("/models/fraud-detector/").content.decode()
+    assert "Rollback plan" in model_page
+    unread = client.get("/api/v1/notifications/?unread=true").json()
+    events = {line["event"] for line in unread.get("results", unread)}
+    assert {"mention", "review_requested"} <= events
+    assert not any("(#1)" in line["title"] for line in unread.get("results", unread))
+    history = Notification.objects.filter(dedupe_key__startswith="request:3:")
+    assert history.exists() and not history.filter(read_at=None).exists()
+
+    assert client.login(username="carol", password="vetted-demo")
+    assert client.get("/api/v1/models/fraud-detector/watch/").json()["watching"] is True
+    verbs = set(AuditEvent.objects.values_list("verb", flat=True))
+    assert {"request.opened", "review.given", "request.merged", "policy.changed"} <= verbs
+    assert {"thread.started", "comment.posted", "preferences.changed"} <= verbs
+
+
+def test_seed_demo_adds_the_review_workflow_to_a_demo_seeded_before_it(db):
+    # A var/ database from before reviews: stages set directly, no request, no thread.
+    registry_demo.seed_demo()
+    assert not PromotionRequest.objects.exists()
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert "request #1 (v4 to production) waits for bob" in out.getvalue()
+    assert PromotionRequest.objects.get().version.number == 4
+    assert Thread.objects.count() == 2
