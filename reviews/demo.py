@@ -107,7 +107,7 @@ def seed_review_workflow(*, users: dict[str, User], log: Callable[[str], None]) 
         actor=alice, version=version, to_stage=Stage.PRODUCTION, message=REQUEST_MESSAGE
     )
     thread = discussions.start_thread(
-        author=carol, kind="version", anchor_id=f"{model.name}:{version.number}", body=QUESTION
+        author=carol, kind=selectors.ANCHOR_KIND, anchor_id=str(request.number), body=QUESTION
     )
     discussions.reply(author=alice, thread=thread, body=ANSWER)
     log(f"{DEMO_MODEL}: request #{request.number} (v{version.number} to production) waits for bob")

@@ -176,8 +176,7 @@ def assert_the_review_workflow_is_shown():
     page = client.get(f"/requests/{waiting.number}/").content.decode()
     assert "v2 in production" in page  # the request's message
     assert "accuracy ≥ 0.9" in page  # the policy's check
-    version_page = client.get("/models/fraud-detector/versions/4/").content.decode()
-    assert "50 ms" in version_page and "@bob" in version_page  # carol's question, alice's answer
+    assert "50 ms" in page and "@bob" in page  # carol's question, alice's answer, in its thread
     model_page = client.get("/models/fraud-detector/").content.decode()
     assert "Rollback plan" in model_page
     unread = client.get("/api/v1/notifications/?unread=true").json()
