@@ -333,6 +333,8 @@ SPECTACULAR_SETTINGS = {
         "EventEnum": "notifications.models.Event",
         "ConversationKindEnum": "reviews.api.serializers.MESSAGE_KINDS",
         "ConversationEventEnum": "reviews.api.serializers.MESSAGE_EVENTS",
+        "RequestStateEnum": "reviews.models.RequestState",
+        "CheckStateEnum": "reviews.api.serializers.CHECK_STATES",
     },
 }
 
