@@ -9,7 +9,7 @@ class NotificationsConfig(AppConfig):
         from registry import stages
         from registry.panels import Panel, register_panel
 
-        from . import promotions, views
+        from . import checks, promotions, views  # noqa: F401 - checks registers itself
 
         stages.stage_moved.connect(
             promotions.tell_watchers, dispatch_uid="notifications.tell_watchers"

@@ -48,5 +48,18 @@ def test_a_configured_production_deploy_passes_check_deploy():
         DEBUG="false",
         SECRET_KEY="k7#Vq2!x9Lm@pR4$wZ8&nT1^bY6*cF3(hJ5)dG0-sK+eA=uP" * 2,
         ALLOWED_HOSTS="vetted.example.com",
+        SITE_URL="https://vetted.example.com",
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_check_deploy_warns_when_email_links_would_have_no_address():
+    done = manage(
+        "check",
+        "--deploy",
+        DEBUG="false",
+        SECRET_KEY="k7#Vq2!x9Lm@pR4$wZ8&nT1^bY6*cF3(hJ5)dG0-sK+eA=uP" * 2,
+        ALLOWED_HOSTS="vetted.example.com",
+        SITE_URL="",
+    )
+    assert "notifications.W001" in done.stderr and "SITE_URL" in done.stderr
