@@ -19,7 +19,7 @@ from registry.access import Action
 from registry.models import RegisteredModel
 
 from . import selectors, tasks
-from .models import Event, Notification, OutboxEmail, Preference, Watch
+from .models import EmailStatus, Event, Notification, OutboxEmail, Preference, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,19 @@ def _send_soon() -> None:
 
 
 @transaction.atomic
+def send_again(*, actor: User, ids: Iterable[int]) -> int:
+    """E-mails that gave up (the SMTP server was down longer than the attempts last) go out
+    again from the first attempt; the sender is queued once this commits. Returns how many."""
+    with transaction.atomic():
+        count = OutboxEmail.objects.filter(pk__in=list(ids), status=EmailStatus.FAILED).update(
+            status=EmailStatus.PENDING, attempts=0, next_attempt_at=None
+        )
+        if count:
+            logger.info("%s queued %s failed e-mail(s) to be sent again", actor.username, count)
+            transaction.on_commit(_send_soon)
+    return count
+
+
 def mark_read(*, user: User, ids: Iterable[int] = (), everything: bool = False) -> int:
     """Mark the user's notifications read: those in `ids`, or all of them. Any id that is not
     one of the user's visible notifications raises Notification.DoesNotExist and marks nothing.

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import ApiToken
 from audit.models import AuditEvent
+from notifications.models import EmailStatus, OutboxEmail
 from registry.models import Artifact, ModelVersion, RegisteredModel
 
 from .page_factories import PASSWORD, pushed_version, registered_model
@@ -152,3 +153,62 @@ def test_staff_without_the_permission_cannot_delete_a_model(client, staff, model
     assert client.post(f"{MODELS}{model.pk}/delete/", {"post": "yes"}).status_code == 403
     assert RegisteredModel.objects.filter(pk=model.pk).exists()
     assert not AuditEvent.objects.filter(verb="model.deleted").exists()
+
+
+def test_the_outbox_shows_why_an_email_failed_and_sends_it_again(
+    client, root, bob, teams, django_capture_on_commit_callbacks
+):
+    failed, sent = (
+        OutboxEmail.objects.create(
+            recipient=bob,
+            to_address=bob.email,
+            subject=subject,
+            text_body="text",
+            html_body="<p>html</p>",
+            dedupe_key=subject,
+            status=status,
+            attempts=attempts,
+            last_error=error,
+        )
+        for subject, status, attempts, error in [
+            ("[Vetted] gave up", EmailStatus.FAILED, 24, "ConnectionRefusedError: [Errno 111]"),
+            ("[Vetted] went out", EmailStatus.SENT, 1, ""),
+        ]
+    )
+    client.force_login(root)
+    page = client.get(f"/admin/notifications/outboxemail/{failed.pk}/change/").content.decode()
+    assert "ConnectionRefusedError" in page and 'type="submit" value="Save' not in page
+
+    with django_capture_on_commit_callbacks() as queued:
+        answer = client.post(
+            "/admin/notifications/outboxemail/",
+            {"action": "send_again", "_selected_action": [failed.pk, sent.pk]},
+        )
+    assert answer.status_code == 302
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert (failed.status, failed.attempts) == (EmailStatus.PENDING, 0)
+    assert sent.status == EmailStatus.SENT  # only those that gave up go again
+    assert len(queued) == 1  # the sender, queued once the change commits
+    assert client.post(f"/admin/notifications/outboxemail/{sent.pk}/delete/").status_code == 403
+
+
+def test_staff_who_may_only_view_the_outbox_cannot_send_again(client, staff, bob):
+    grant(staff, "view_outboxemail")
+    failed = OutboxEmail.objects.create(
+        recipient=bob,
+        to_address=bob.email,
+        subject="[Vetted] gave up",
+        text_body="text",
+        html_body="",
+        dedupe_key="k",
+        status=EmailStatus.FAILED,
+    )
+    client.force_login(staff)
+    assert client.get("/admin/notifications/outboxemail/").status_code == 200
+    client.post(
+        "/admin/notifications/outboxemail/",
+        {"action": "send_again", "_selected_action": [failed.pk]},
+    )
+    failed.refresh_from_db()
+    assert failed.status == EmailStatus.FAILED
