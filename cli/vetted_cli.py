@@ -630,7 +630,14 @@ def list_requests(api: Api, args: argparse.Namespace) -> int:
         params["awaiting"] = "me"
     if args.mine:
         params["mine"] = "true"
-    requests = api.json("GET", "requests/", params=params)
+    requests: list[dict] = []
+    page = 1
+    while True:
+        answer = api.json("GET", "requests/", params={**params, "page": page})
+        requests.extend(answer["results"])
+        if not answer.get("next"):
+            break
+        page += 1
     if args.json:
         print(json.dumps(requests, indent=2))
         return Exit.OK

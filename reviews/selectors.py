@@ -190,7 +190,7 @@ class Row:
     status: Status | None
 
 
-def request_rows(
+def request_query(
     user,
     *,
     state: str = RequestState.OPEN,
@@ -198,8 +198,9 @@ def request_rows(
     mine: bool = False,
     model=None,
     version=None,
-) -> list[Row]:
-    """Requests the user may see, newest first, each with its status (for open ones)."""
+) -> QuerySet[PromotionRequest]:
+    """Requests the user may see, newest first, filtered (those awaiting the user are among the
+    open ones: `rows_of` keeps only them)."""
     requests = requests_visible_to(user)
     if state:
         requests = requests.filter(state=state)
@@ -211,14 +212,35 @@ def request_rows(
         requests = requests.filter(version=version)
     if awaiting:
         requests = requests.filter(state=RequestState.OPEN)
-    found = attach_context(list(requests[:500]))
+    return requests
+
+
+def rows_of(user, requests: list[PromotionRequest], *, awaiting: bool = False) -> list[Row]:
+    """Each request with its status (for open ones); with `awaiting`, only those the user's
+    role can still approve."""
     rows = []
-    for request in found:
+    for request in attach_context(requests):
         status = status_of(request) if request.is_open else None
         if awaiting and not (status and awaits(user, request, status)):
             continue
         rows.append(Row(request, status.missing if status else [], status))
     return rows
+
+
+def request_rows(
+    user,
+    *,
+    state: str = RequestState.OPEN,
+    awaiting: bool = False,
+    mine: bool = False,
+    model=None,
+    version=None,
+) -> list[Row]:
+    """The newest 500 requests the user may see, each with its status (for open ones)."""
+    requests = request_query(
+        user, state=state, awaiting=awaiting, mine=mine, model=model, version=version
+    )
+    return rows_of(user, list(requests[:500]), awaiting=awaiting)
 
 
 def conversation(request: PromotionRequest) -> list[Review]:

@@ -194,6 +194,7 @@ def open_request(
         url=request_url(request),
         dedupe_key=f"request:{request.number}:opened",
     )
+    _tell_mentioned(request, text=message, actor=actor, anchor="opening", key="message")
     if policy.auto_merge and selectors.status_of(request).ready:
         _merge(actor=actor, request=request)
     return request
@@ -243,10 +244,11 @@ def _dismiss(review: Review, *, reason: str, actor) -> None:
     )
 
 
-def _tell_mentioned(review: Review, request: PromotionRequest) -> None:
-    """Team members @mentioned in the review's message hear of it once, as from a comment
-    (discussions finds the mentions); the request's author already heard of the review."""
-    names = names_in(review.body) if review.body else set()
+def _tell_mentioned(request: PromotionRequest, *, text: str, actor, anchor: str, key: str) -> None:
+    """Team members @mentioned in the request's opening message or a review's hear of it once,
+    as from a comment (discussions finds the mentions); the request's author never does: they
+    wrote the message or already heard of the review."""
+    names = names_in(text) if text else set()
     if not names:
         return
     people = User.objects.filter(
@@ -257,13 +259,13 @@ def _tell_mentioned(review: Review, request: PromotionRequest) -> None:
     notify(
         event=Event.MENTION,
         recipients=people,
-        actor=review.reviewer,
+        actor=actor,
         model=request.model,
-        title=f"{review.reviewer} mentioned you on request #{request.number}"
+        title=f"{actor} mentioned you on request #{request.number}"
         f" ({request.model.name} v{request.version.number} to {request.to_stage})",
-        body=review.body[:500],
-        url=f"{request_url(request)}#review-{review.pk}",
-        dedupe_key=f"request:{request.number}:review:{review.pk}:mention",
+        body=text[:500],
+        url=f"{request_url(request)}#{anchor}",
+        dedupe_key=f"request:{request.number}:{key}:mention",
     )
 
 
@@ -326,7 +328,13 @@ def give_review(
             url=request_url(request),
             dedupe_key=f"request:{request.number}:review:{review.pk}",
         )
-    _tell_mentioned(review, request)
+    _tell_mentioned(
+        request,
+        text=review.body,
+        actor=review.reviewer,
+        anchor=f"review-{review.pk}",
+        key=f"review:{review.pk}",
+    )
     if decision == Decision.APPROVE and policy.auto_merge:
         if selectors.status_of(request).ready:
             _merge(actor=actor, request=request)

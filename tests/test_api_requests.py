@@ -131,7 +131,7 @@ def test_another_teams_request_is_not_found(api_as, reviewer, alice, people, iri
     assert mallory.get("/api/v1/requests/1/").status_code == 404
     assert review(mallory, 1, "approve").status_code == 404
     assert mallory.post("/api/v1/requests/1/merge/").status_code == 404
-    assert mallory.get("/api/v1/requests/?state=").json() == []
+    assert mallory.get("/api/v1/requests/?state=").json()["results"] == []
 
 
 def test_a_review_of_a_merged_request_is_refused_with_a_clear_message(
@@ -305,13 +305,46 @@ def test_one_open_request_per_version_and_stage(api_as, alice, iris):
 def test_the_list_filters_what_waits_for_me(api_as, alice, bob, people, iris):
     open_request(api_as(alice))
     open_request(api_as(alice), version=1, to_stage="staging")
-    for_bob = api_as(bob).get("/api/v1/requests/?state=open&awaiting=me").json()
+    for_bob = api_as(bob).get("/api/v1/requests/?state=open&awaiting=me").json()["results"]
     assert [r["number"] for r in for_bob] == [2, 1]
-    for_carol = api_as(people["carol"]).get("/api/v1/requests/?awaiting=me").json()
+    for_carol = api_as(people["carol"]).get("/api/v1/requests/?awaiting=me").json()["results"]
     assert [r["number"] for r in for_carol] == [2]  # production wants DevOps
-    assert api_as(alice).get("/api/v1/requests/?awaiting=me").json() == []  # her own
-    assert [r["number"] for r in api_as(alice).get("/api/v1/requests/?mine=true").json()] == [2, 1]
+    assert api_as(alice).get("/api/v1/requests/?awaiting=me").json()["results"] == []  # her own
+    mine = api_as(alice).get("/api/v1/requests/?mine=true").json()["results"]
+    assert [r["number"] for r in mine] == [2, 1]
     assert api_as(alice).get("/api/v1/requests/?state=nope").status_code == 400
+
+
+def test_the_list_comes_in_pages_newest_first(api_as, alice, iris, django_assert_max_num_queries):
+    client = api_as(alice)
+    for _ in range(51):
+        assert open_request(client).status_code == 201
+        number = PromotionRequest.objects.get(state="open").number
+        assert client.post(f"/api/v1/requests/{number}/withdraw/").status_code == 200
+    open_request(client)
+
+    with django_assert_max_num_queries(15):
+        first = client.get("/api/v1/requests/?state=withdrawn").json()
+    assert first["count"] == 51 and first["previous"] is None
+    assert [r["number"] for r in first["results"]] == list(range(51, 1, -1))
+    assert set(first["results"][0]) >= {"number", "state", "missing", "reviews", "url"}
+    second = client.get(first["next"]).json()
+    assert [r["number"] for r in second["results"]] == [1] and second["next"] is None
+    assert client.get("/api/v1/requests/?state=withdrawn&page=3").status_code == 404
+    assert client.get("/api/v1/requests/?page=x").status_code == 400
+    waiting = client.get("/api/v1/requests/?state=&awaiting=me").json()  # alice: her own only
+    assert (waiting["count"], waiting["results"]) == (0, [])
+    anyone = client.get("/api/v1/requests/?state=").json()
+    assert anyone["count"] == 52 and anyone["results"][0]["missing"] == ["needs 1 DevOps approval"]
+
+
+def test_a_mention_in_the_opening_message_notifies_team_members_once(api_as, alice, bob, iris):
+    opened = open_request(api_as(alice), message="@bob can you check? @bob @mallory and @alice")
+    assert opened.status_code == 201
+
+    mentions = Notification.objects.filter(event=Event.MENTION)
+    assert [(m.recipient.username, m.url) for m in mentions] == [("bob", "/requests/1/#opening")]
+    assert "alice mentioned you on request #1" in mentions.get().title
 
 
 def test_notifications_reach_reviewers_and_the_author(api_as, reviewer, alice, bob, people, iris):

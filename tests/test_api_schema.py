@@ -53,7 +53,7 @@ def error_statuses(schema, path, method):
         (COMMENT, "delete", {400, 401, 403, 404, 429}),
         ("/api/v1/threads/{thread_id}/resolve/", "post", {400, 401, 403, 404, 429}),
         ("/api/v1/models/{name}/requests/", "post", {400, 401, 403, 404, 409, 413, 415, 429}),
-        ("/api/v1/requests/", "get", {400, 401, 403, 429}),
+        ("/api/v1/requests/", "get", {400, 401, 403, 404, 429}),
         ("/api/v1/requests/{number}/", "get", {400, 401, 403, 404, 429}),
         ("/api/v1/requests/{number}/reviews/", "post", {400, 401, 403, 404, 409, 413, 415, 429}),
         ("/api/v1/requests/{number}/merge/", "post", {400, 401, 403, 404, 409, 429}),

@@ -3,9 +3,12 @@ them: the real command in a subprocess against a live server."""
 
 import json
 
+from registry.models import ModelVersion
+from reviews import services
 from reviews.models import PromotionRequest
 
 from . import test_cli
+from .page_factories import pushed_version, registered_model
 from .test_cli import push_iris
 
 vetted_as = test_cli.vetted_as  # the fixture: the CLI with a user's token
@@ -65,3 +68,21 @@ def test_an_author_withdraws_and_a_comment_needs_no_review_scope(
     withdrawn = ci("withdraw", "1")
     assert withdrawn.returncode == 0 and "Withdrew request #1." in withdrawn.stderr
     assert ci("requests").stdout.strip().splitlines() == ["#  MODEL  VERSION  TO  AUTHOR  MISSING"]
+
+
+def test_requests_lists_every_page(vetted_as, alice, teams):
+    model = registered_model(alice, teams["fraud"], "iris")
+    for _ in range(26):
+        pushed_version(alice, model)
+    for version in ModelVersion.objects.select_related("model__team"):
+        for stage in ("staging", "production"):
+            services.open_request(actor=alice, version=version, to_stage=stage)
+
+    listed = vetted_as(alice)("requests", "--mine")
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["#", "MODEL", "VERSION", "TO", "AUTHOR", "MISSING"]
+    assert [int(line.split()[0]) for line in lines[1:]] == list(range(52, 0, -1))
+    as_json = json.loads(vetted_as(alice)("requests", "--json").stdout)
+    assert len(as_json) == 52 and as_json[-1]["number"] == 1

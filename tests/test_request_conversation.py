@@ -124,6 +124,25 @@ def test_a_mention_in_a_review_notifies_once(client, people, bob, request_one):
     assert review_box and "data-mentions=" in review_box.group(0)  # autocomplete there too
 
 
+def test_a_mention_in_the_opening_message_is_highlighted_and_its_html_inert(
+    client, alice, bob, teams
+):
+    model = registered_model(alice, teams["fraud"], "iris")
+    pushed_version(alice, model)
+    version = ModelVersion.objects.select_related("model__team").get(number=1)
+    message = "Ready, @bob? <script>alert(1)</script> <b onclick=x>bold</b> @mallory"
+    services.open_request(actor=alice, version=version, to_stage="production", message=message)
+    client.force_login(bob)
+
+    page = _conversation(client.get("/requests/1/").content.decode())
+
+    opening = page[page.index('id="opening"') :]
+    assert '<span class="mention">@bob</span>' in opening
+    assert "@mallory" in opening and '<span class="mention">@mallory' not in opening
+    assert "<script>" not in page and "onclick" not in page
+    assert Notification.objects.filter(event=Event.MENTION, recipient=bob).count() == 1
+
+
 def test_mentioning_the_author_in_a_review_tells_them_once(bob, alice, request_one):
     services.give_review(actor=bob, request=request_one, decision="comment", body="@alice why?")
     assert Notification.objects.filter(recipient=alice).count() == 1

@@ -2,7 +2,7 @@
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -55,7 +55,13 @@ class ModelRequests(APIView):
         return _answer(request, opened.number, status.HTTP_201_CREATED)
 
 
-class RequestList(APIView):
+class RequestList(generics.ListAPIView):
+    """Pages of requests; with awaiting=me, of the open ones the caller's role can still approve
+    (that is decided request by request, so those pages are cut from the whole list)."""
+
+    serializer_class = RequestSerializer
+    filter_backends: list = []
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -72,27 +78,39 @@ class RequestList(APIView):
             ),
             OpenApiParameter("mine", bool, description="Only requests you opened"),
         ],
-        responses=RequestSerializer(many=True),
         summary="Promotion requests you can see, newest first",
     )
-    def get(self, request):
-        q = request.query_params
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def _awaiting(self) -> bool:
+        awaiting = self.request.query_params.get("awaiting", "")
+        if awaiting not in ("", "me"):
+            raise ValidationError({"awaiting": ["The only value is me."]})
+        return awaiting == "me"
+
+    def get_queryset(self):
+        q = self.request.query_params
         state = q.get("state", "open")
         if state not in ("", "open", "merged", "withdrawn", "closed"):
             raise ValidationError(
                 {"state": ["Use open, merged, withdrawn or closed (empty: any)."]}
             )
-        awaiting = q.get("awaiting", "")
-        if awaiting not in ("", "me"):
-            raise ValidationError({"awaiting": ["The only value is me."]})
         mine = q.get("mine", "false")
         if mine not in ("true", "false", "1", "0", ""):
             raise ValidationError({"mine": ["Use true or false."]})
-        rows = selectors.request_rows(
-            request.user, state=state, awaiting=awaiting == "me", mine=mine in ("true", "1")
+        user, awaiting = self.request.user, self._awaiting()
+        found = selectors.request_query(
+            user, state=state, awaiting=awaiting, mine=mine in ("true", "1")
         )
-        body = [request_data(request, row.request) for row in rows]
-        return Response(RequestSerializer(body, many=True).data)
+        if awaiting:
+            return [row.request for row in selectors.rows_of(user, list(found), awaiting=True)]
+        return found
+
+    def list(self, request, *args, **kwargs):
+        page = selectors.attach_context(list(self.paginate_queryset(self.get_queryset()) or []))
+        body = [request_data(request, found) for found in page]
+        return self.get_paginated_response(RequestSerializer(body, many=True).data)
 
 
 class RequestDetail(APIView):
