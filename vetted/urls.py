@@ -44,10 +44,12 @@ urlpatterns = [
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("notifications.api.urls")),
     path("api/v1/", include("reviews.api.urls")),
+    path("api/v1/", include("monitoring.api.urls")),
     path("audit/", include("audit.urls")),
     path("threads/", include("discussions.urls")),
     path("", include("accounts.urls")),
     path("", include("reviews.urls")),
     path("", include("registry.urls")),
     path("", include("notifications.urls")),
+    path("", include("monitoring.urls")),
 ]
