@@ -381,3 +381,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Monitoring data (issue 13, datasets): an uploaded dataset past this many bytes is refused (413).
+DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 500 * 1024**2)
