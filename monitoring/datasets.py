@@ -35,6 +35,7 @@ from audit.services import record
 from registry.artifacts import size_label
 from registry.models import ModelVersion, RegisteredModel, TaskType
 from registry.services import artifact_storage
+from registry.uploads import LimitedUploadHandler
 from vetted.api.errors import UploadTooLarge
 
 from .access import can_upload_data
@@ -574,3 +575,22 @@ def _sorted_loader(storage_name: str) -> Callable[[str], np.ndarray]:
                 return columns[column]
 
     return load
+
+
+class DatasetUploadHandler(LimitedUploadHandler):
+    """The registry's streaming upload handler, stopping at DATASET_MAX_BYTES instead: a
+    dataset too large is refused while it arrives, not after it has filled the disk."""
+
+    # The multipart envelope around the file and its fields is small; the file is what counts.
+    FORM_ALLOWANCE = 64 * 1024
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length and content_length > settings.DATASET_MAX_BYTES + self.FORM_ALLOWANCE:
+            raise dataset_too_large()
+        super().handle_raw_input(input_data, META, content_length, boundary, encoding)
+
+    def receive_data_chunk(self, raw_data, start):
+        if self.received + len(raw_data) > settings.DATASET_MAX_BYTES:
+            self.writer.stop()
+            raise dataset_too_large()
+        return super().receive_data_chunk(raw_data, start)
