@@ -39,7 +39,9 @@ from registry.uploads import LimitedUploadHandler
 from vetted.api.errors import UploadTooLarge
 
 from .access import can_upload_data
-from .models import Dataset, DatasetKind, ReferenceProfile
+from .models import Dataset, DatasetKind, ModelMonitoringSettings, ReferenceProfile
+from .stats import options
+from .stats.profile import build_profile
 
 DATASETS_FOLDER = "monitoring/datasets"
 PROFILES_FOLDER = "monitoring/profiles"
@@ -47,7 +49,6 @@ PARQUET_MAGIC = b"PAR1"
 READ_BATCH_ROWS = 64_000
 CSV_BLOCK_BYTES = 8 * 1024 * 1024
 HASH_CHUNK_BYTES = 1024 * 1024
-PROFILE_BINS = 10
 
 NUMERIC_TYPES = {"double", "float", "long", "integer"}
 INTEGER_TYPES = {"long", "integer"}
@@ -524,8 +525,6 @@ def reference_profile(
     Built the first time it is asked for, under a lock on the dataset's row, so two workers
     asking at once build it once; every later call reads what was stored.
     """
-    from .stats.profile import build_profile
-
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         stored = ReferenceProfile.objects.filter(dataset=dataset).first()
@@ -535,7 +534,7 @@ def reference_profile(
                 read_chunks(dataset, columns=numeric + categorical),
                 numeric,
                 categorical,
-                bins=PROFILE_BINS,
+                bins=_psi_bins(dataset.model),
             )
             sorted_name = _save_sorted(dataset, sorted_columns)
             try:
@@ -546,6 +545,13 @@ def reference_profile(
                 artifact_storage().delete(sorted_name)
                 raise
     return stored.profile, _sorted_loader(stored.sorted_storage_name)
+
+
+def _psi_bins(model: RegisteredModel) -> int:
+    """The model's own number of PSI bins if it set one (stored settings were checked when
+    saved), else the documented default."""
+    values = ModelMonitoringSettings.objects.filter(model=model).values_list("values", flat=True)
+    return int(options.merged(values.first() or {})["psi_bins"])
 
 
 def _save_sorted(dataset: Dataset, columns: dict[str, np.ndarray]) -> str:

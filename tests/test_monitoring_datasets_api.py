@@ -226,3 +226,45 @@ def test_datasets_are_listed_newest_first_and_read_one_by_one(api_as, alice, mod
     assert [d["id"] for d in batches] == [second.json()["id"], first.json()["id"]]
     assert one == first.json()
     assert client.get(URL, {"kind": "nonsense"}).status_code == 400
+
+
+def test_a_reference_upload_is_profiled_once_with_its_columns_sorted(api_as, alice, model):
+    import numpy as np
+
+    from monitoring.datasets import reference_profile
+    from monitoring.models import ReferenceProfile
+
+    frame = transactions()
+    response = upload(
+        api_as(alice), csv_file(frame), kind="reference", label="is_fraud", prediction="predicted"
+    )
+
+    assert response.status_code == 201, response.json()
+    dataset = Dataset.objects.get(pk=response.json()["id"])
+    stored = ReferenceProfile.objects.get(dataset=dataset)
+    columns = stored.profile["columns"]
+    assert stored.profile["rows"] == 200
+    assert {n: c["type"] for n, c in columns.items()} == {
+        "amount": "numeric",
+        "hour": "numeric",
+        "merchant": "categorical",
+        "is_fraud": "categorical",  # a classifier's label and prediction are classes
+        "predicted": "categorical",
+    }
+    assert columns["amount"]["missing"] == 2 and columns["merchant"]["missing"] == 1
+    profile, sorted_column = reference_profile(dataset)
+    assert profile == stored.profile
+    assert ReferenceProfile.objects.count() == 1
+    expected = np.sort(frame["amount"].dropna().to_numpy())
+    np.testing.assert_array_equal(sorted_column("amount"), expected)
+
+
+def test_a_reference_is_profiled_with_the_models_own_bins(api_as, alice, model):
+    from monitoring.models import ModelMonitoringSettings, ReferenceProfile
+
+    ModelMonitoringSettings.objects.create(model=model, values={"psi_bins": 4})
+
+    upload(api_as(alice), csv_file(transactions()), kind="reference")
+
+    profile = ReferenceProfile.objects.get().profile
+    assert profile["bins"] == 4 and len(profile["columns"]["amount"]["edges"]) == 5
