@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -266,14 +266,16 @@ def _check_roles(roles: Roles, *, has_version: bool) -> None:
         )
 
 
-def _sniff(file: IO[bytes]) -> str:
+def _sniff(file: io.RawIOBase) -> str:
     file.seek(0)
     head = file.read(len(PARQUET_MAGIC))
     file.seek(0)
     return "parquet" if head == PARQUET_MAGIC else "csv"
 
 
-def _batches(file: IO[bytes], expected: list[SignatureColumn] | None) -> Iterator[pa.RecordBatch]:
+def _batches(
+    file: io.RawIOBase, expected: list[SignatureColumn] | None
+) -> Iterator[pa.RecordBatch]:
     """The upload's rows in record batches; text and malformed files raise ValidationError."""
     if _sniff(file) == "parquet":
         try:
@@ -557,10 +559,8 @@ def _psi_bins(model: RegisteredModel) -> int:
 def _save_sorted(dataset: Dataset, columns: dict[str, np.ndarray]) -> str:
     """The sorted numeric columns as one uncompressed .npz (each column loads alone)."""
     with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as scratch:
-        np.savez(
-            scratch,
-            **{name: np.asarray(values, dtype=np.float64) for name, values in columns.items()},
-        )
+        arrays: dict[str, Any] = {n: np.asarray(v, dtype=np.float64) for n, v in columns.items()}
+        np.savez(scratch, **arrays)
         scratch.seek(0)
         return artifact_storage().save(
             f"{PROFILES_FOLDER}/{dataset.model_id}/{_stem(dataset.storage_name)}.npz",
