@@ -305,11 +305,13 @@ def _batches(
 
 
 def _csv_problem(error: Exception, names: list[str]) -> str:
-    """The reader infers types from the first block; a later value that does not fit is the
-    column's fault, so name the column rather than its position."""
+    """The reader infers types from the first block; a later value that does not fit, or text
+    that is not UTF-8, is the column's fault, so name the column rather than its position."""
     found = re.search(r"CSV column #(\d+)", str(error))
     if found and int(found.group(1)) < len(names):
         column = names[int(found.group(1))]
+        if "UTF8" in str(error):
+            return f"Column {column} holds text that is not UTF-8: save the file as UTF-8."
         return f"Column {column} changes type part way through the file: {error}"
     return f"The file is neither Parquet nor a CSV that can be read: {error}"
 
@@ -375,6 +377,9 @@ def _check_columns(schema: pa.Schema, expected: list[SignatureColumn] | None, ro
     them all; a Parquet column of a type the signature does not take is named too."""
     present = {f.name: mlflow_type(f.type) for f in schema}
     problems = []
+    repeated = sorted({name for name in schema.names if schema.names.count(name) > 1})
+    if repeated:
+        problems.append(f"columns named more than once: {', '.join(repeated)}")
     if expected is not None:
         missing = [c.name for c in expected if c.required and c.name not in present]
         if missing:
