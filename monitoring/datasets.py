@@ -6,6 +6,7 @@ batch passed the checks is the file hashed, saved through the storage API and gi
 file that fails is never stored, and the error names the columns at fault.
 """
 
+import csv
 import hashlib
 import io
 import json
@@ -49,6 +50,7 @@ PARQUET_MAGIC = b"PAR1"
 READ_BATCH_ROWS = 64_000
 CSV_BLOCK_BYTES = 8 * 1024 * 1024
 HASH_CHUNK_BYTES = 1024 * 1024
+HEADER_BYTES = 64 * 1024
 
 NUMERIC_TYPES = {"double", "float", "long", "integer"}
 INTEGER_TYPES = {"long", "integer"}
@@ -301,7 +303,14 @@ def _batches(
         names = reader.schema.names
         yield from reader
     except (pa.ArrowException, UnicodeDecodeError) as error:
-        raise ValidationError(_csv_problem(error, names)) from None
+        raise ValidationError(_csv_problem(error, names or _header(file))) from None
+
+
+def _header(file: io.RawIOBase) -> list[str]:
+    """The column names of a CSV the reader refused at its first block, to name the culprit."""
+    file.seek(0)
+    line = (file.read(HEADER_BYTES) or b"").split(b"\n", 1)[0]
+    return next(csv.reader([line.decode("utf-8", errors="replace")]), [])
 
 
 def _csv_problem(error: Exception, names: list[str]) -> str:
