@@ -3,6 +3,8 @@
 import io
 import threading
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.db import connection
 
@@ -12,6 +14,7 @@ from vetted.api.errors import UploadTooLarge
 
 from .monitoring_datasets import fraud_model, transactions
 from .test_monitoring_datasets_api import stored_files
+from .test_s3_storage import bucket, s3_endpoint  # noqa: F401  (fixtures: moto's S3 server)
 
 
 class Stream(io.RawIOBase):
@@ -93,3 +96,24 @@ def test_two_workers_asking_for_a_profile_at_once_build_it_once(people, teams):
     assert errors == []
     assert ReferenceProfile.objects.filter(dataset=dataset).count() == 1
     assert answers[0] == answers[1] and answers[0]["rows"] == 5000
+
+
+def test_datasets_and_profiles_live_on_s3_like_artifacts(alice, teams, bucket):  # noqa: F811
+    model = fraud_model(alice, teams["fraud"])
+    frame = transactions(rows=500)
+    dataset = store_dataset(
+        actor=alice,
+        model=model,
+        file=io.BytesIO(frame.to_csv(index=False).encode()),
+        filename="reference.csv",
+        kind="reference",
+    )
+
+    keys = {item.key for item in bucket.objects.all()}
+    assert f"monitoring/datasets/{model.pk}/" in dataset.storage_name
+    assert dataset.storage_name in keys
+    assert any(k.startswith(f"monitoring/profiles/{model.pk}/") for k in keys)
+    back = pd.concat(read_chunks(dataset, rows=200))
+    pd.testing.assert_frame_equal(back.reset_index(drop=True), frame, check_dtype=False)
+    _, sorted_column = reference_profile(dataset)
+    np.testing.assert_array_equal(sorted_column("hour"), np.sort(frame["hour"].to_numpy()))
