@@ -18,6 +18,7 @@ from accounts import services as account_services
 from accounts.models import ApiToken
 from discussions import services as discussion_services
 from discussions.models import Comment, Thread
+from monitoring.models import Dataset, EvaluationRun
 from notifications.models import Event, Notification, Preference, Watch
 from notifications.services import notify
 from registry import services
@@ -123,6 +124,22 @@ def production_request_open() -> bool:
 
 def production_policy_set() -> bool:
     return Policy.objects.filter(to_stage="production", required_approvals=2).exists()
+
+
+def an_evaluation_run(version) -> EvaluationRun:
+    """A finished drift run of `version`, for the pages that show runs."""
+    data = Dataset.objects.create(
+        model=version.model,
+        kind="evaluation",
+        name="holdout.csv",
+        storage_name="x.parquet",
+        size=1,
+        sha256="0" * 64,
+        row_count=1,
+    )
+    return EvaluationRun.objects.create(
+        version=version, kind="drift", dataset=data, inputs_key="matrix", status="done"
+    )
 
 
 POLICY_FORM = {
@@ -585,6 +602,9 @@ MATRIX: dict[str, list[Case]] = {
             effect=production_policy_set,
         ),
     ],
+    "monitoring:model_monitoring": [Case("get", f"{P}/monitoring/", MEMBERS)],
+    "monitoring:run": [Case("get", "/evaluations/{run}/", MEMBERS)],
+    "monitoring:run_progress": [Case("get", "/evaluations/{run}/progress/", MEMBERS)],
 }
 
 
@@ -651,8 +671,9 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         author=people["bob"], kind="model", anchor_id=NAME, body="bob's"
     )
     comment = thread.comments.get()
+    run = an_evaluation_run(version)
     path = case.path.format(
-        token=token.pk, notification=notification, thread=thread.pk, comment=comment.pk
+        token=token.pk, notification=notification, thread=thread.pk, comment=comment.pk, run=run.pk
     )
     if case.prepare is not None:
         case.prepare(people)
