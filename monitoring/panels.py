@@ -19,7 +19,9 @@ MAX_METRIC_CHARTS = 12
 def versions_panel(*, request, model, version=None) -> dict | None:
     """A chart per metric the versions recorded when pushed, from the first push on (no
     evaluation needed); left out while no version recorded a number. One query."""
-    versions = list(model.versions.only("id", "model", "number", "stage", "metrics").order_by("number"))
+    versions = list(
+        model.versions.only("id", "model", "number", "stage", "metrics").order_by("number")
+    )
     counts: dict[str, int] = {}
     for each in versions:
         for name in each.metrics:  # numbers only: the registry refuses anything else
