@@ -1,7 +1,7 @@
-"""What monitoring adds to other apps' pages: the model page's metrics-across-versions panel, the
-Monitoring tab beside Overview and History, and the "evaluation" anchor that hangs a comment
-thread on a run's page. Registered in MonitoringConfig.ready(); the registry and discussions
-never import monitoring.
+"""What monitoring adds to other apps' pages: the model page's metrics-across-versions panel, a
+version's evaluations on its page, the Monitoring tab beside Overview and History, and the
+"evaluation" anchor that hangs a comment thread on a run's page. Registered in
+MonitoringConfig.ready(); the registry and discussions never import monitoring.
 """
 
 from django.urls import reverse
@@ -14,6 +14,7 @@ from .models import EvaluationRun
 
 ANCHOR_KIND = "evaluation"
 MAX_METRIC_CHARTS = 12
+VERSION_RUNS = 10
 
 
 def versions_panel(*, request, model, version=None) -> dict | None:
@@ -39,6 +40,16 @@ def versions_panel(*, request, model, version=None) -> dict | None:
     }
 
 
+def version_runs_panel(*, request, model, version) -> dict | None:
+    """The version's latest evaluations, each linking to its page; left out while it has none."""
+    runs = list(
+        EvaluationRun.objects.filter(version=version)
+        .select_related("dataset")
+        .defer("metrics", "dataset__schema", "dataset__missing")[:VERSION_RUNS]
+    )
+    return {"runs": runs} if runs else None
+
+
 def evaluation_anchor(anchor_id: str) -> Anchor | None:
     """discussions' resolver of the "evaluation" anchor: its id is the run's id."""
     if not anchor_id.isascii() or not anchor_id.isdigit() or len(anchor_id) > 18:
@@ -57,6 +68,10 @@ def register() -> None:
     register_panel(
         "model",
         Panel("monitoring", "monitoring/_versions_panel.html", versions_panel, order=20),
+    )
+    register_panel(
+        "version",
+        Panel("monitoring", "monitoring/_version_runs_panel.html", version_runs_panel, order=20),
     )
     register_tab(Tab("monitoring", "Monitoring", "monitoring:model_monitoring", order=10))
     register_anchor(ANCHOR_KIND, resolve=evaluation_anchor)

@@ -369,3 +369,23 @@ def test_anonymous_people_are_sent_to_log_in(client, model, runs):
     for url in (tab(model), run_url(runs["drift"])):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_version_page_lists_its_evaluations(client, people, model, runs):
+    client.force_login(people["victor"])
+    version_page = reverse("registry:version_detail", args=[model.name, 2])
+    response = client.get(version_page)
+    assert_strict_page(response)
+    html = response.content.decode()
+    assert f'href="{run_url(runs["performance"])}"' in html
+    assert f'href="{run_url(runs["running"])}"' in html
+    assert f'href="{run_url(runs["baseline"])}"' not in html  # a run of v1
+    before = count_queries(client, version_page)
+    make.run(model.versions.get(number=2), "fairness", make.dataset(model), metrics={})
+    assert count_queries(client, version_page) == before
+
+
+def test_a_version_without_evaluations_shows_no_such_section(client, alice, model):
+    client.force_login(alice)
+    html = client.get(reverse("registry:version_detail", args=[model.name, 1])).content.decode()
+    assert "version-runs-heading" not in html
