@@ -28,6 +28,7 @@ prediction is reported apart, not counted among the features nor in their p-valu
 """
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -58,9 +59,9 @@ def compare(
     names = {name: name for name in columns if name != prediction_reference}
     if prediction is not None:
         names[prediction] = prediction_reference
-    trackers = {
+    trackers: dict[str, _NumericTracker | _CategoryTracker] = {
         current: (
-            _NumericTracker(columns[reference], lambda r=reference: sorted_reference(r), settings)
+            _NumericTracker(columns[reference], partial(sorted_reference, reference), settings)
             if columns[reference]["type"] == "numeric"
             else _CategoryTracker(columns[reference])
         )
