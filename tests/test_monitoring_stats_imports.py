@@ -1,5 +1,5 @@
 """The statistics take arrays and return numbers: nothing of Django or of Vetted's apps, so the
-bench and the workers call them alike and they run in the bench's peer-free process."""
+workers, the tests and the bench call them alike."""
 
 import ast
 import sys
