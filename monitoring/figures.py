@@ -286,16 +286,19 @@ def feature_distribution(feature: dict) -> dict:
     """A feature's reference and current distributions side by side, as shares per bin or
     category (the counts differ in size)."""
     reference, current = feature.get("reference_hist") or {}, feature.get("current_hist") or {}
+    ref_counts, cur_counts = list(reference.get("counts", [])), list(current.get("counts", []))
     if "categories" in reference:
-        labels = [str(c) for c in reference["categories"]]
+        labels = [str(category) for category in reference["categories"]]
+        extra, extra_label = "unseen", "unseen"
     else:
         edges = reference.get("edges", [])
         labels = [f"{a:.4g} – {b:.4g}" for a, b in zip(edges, edges[1:], strict=False)]
-    ref_counts, cur_counts = reference.get("counts", []), current.get("counts", [])
-    # The stats put an out-of-range (or unseen-category) cell after the reference's own.
-    for counts in (ref_counts, cur_counts):
-        while len(labels) < len(counts):
-            labels.append("other" if "categories" in reference else "out of range")
+        extra, extra_label = "out_of_range", "out of range"
+    # Values outside the reference's bins (or categories it never had) get a cell when present.
+    if reference.get(extra) or current.get(extra):
+        labels.append(extra_label)
+        ref_counts.append(reference.get(extra, 0))
+        cur_counts.append(current.get(extra, 0))
 
     def shares(counts):
         total = sum(counts) or 1
@@ -308,7 +311,7 @@ def feature_distribution(feature: dict) -> dict:
             {
                 "type": "bar",
                 "name": "reference",
-                "x": labels[: len(ref_counts)],
+                "x": labels,
                 "y": shares(ref_counts),
                 "customdata": ref_counts,
                 "hovertemplate": "%{x}: %{y:.1%} (%{customdata})<extra>reference</extra>",
@@ -317,7 +320,7 @@ def feature_distribution(feature: dict) -> dict:
             {
                 "type": "bar",
                 "name": "current",
-                "x": labels[: len(cur_counts)],
+                "x": labels,
                 "y": shares(cur_counts),
                 "customdata": cur_counts,
                 "hovertemplate": "%{x}: %{y:.1%} (%{customdata})<extra>current</extra>",

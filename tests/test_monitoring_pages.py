@@ -4,6 +4,7 @@ import json
 import re
 from datetime import timedelta
 
+import numpy as np
 import plotly.graph_objects as go
 import pytest
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from discussions import services as discussion_services
 from monitoring.models import Alert, Monitor, RunStatus
+from monitoring.stats import fairness, performance
 from tests.promotions import promote
 
 from . import monitoring_pages_factories as make
@@ -206,8 +208,9 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     ]
     assert bands[1][0] == 0.8
     heatmap = charts["drift-heatmap"]["data"][0]
-    assert len(heatmap["y"]) == 20 and heatmap["y"][0] == "feature_000"  # top drifted first
-    assert len(heatmap["x"]) == 2 and heatmap["z"][0] == [0.9, 0.9]
+    by_psi = sorted(runs["drift"].metrics["features"], key=lambda feature: -feature["psi"])
+    assert heatmap["y"] == [feature["name"] for feature in by_psi[:20]]  # top drifted first
+    assert len(heatmap["x"]) == 2 and heatmap["z"][0] == [by_psi[0]["psi"]] * 2
 
 
 def test_the_tab_lists_the_latest_runs_with_links(client, alice, model, runs):
@@ -273,26 +276,31 @@ def test_a_performance_run_shows_its_figures_beside_production(client, alice, ru
 def test_a_drift_run_pages_its_features_most_drifted_first(client, alice, runs):
     run = runs["drift"]
     client.force_login(alice)
+    names = [feature["name"] for feature in run.metrics["features"]]  # most drifted first
     first = client.get(run_url(run))
     html = first.content.decode()
-    assert "feature_000" in html and "feature_019" in html and "feature_020" not in html
+    assert f">{names[0]}<" in html and f">{names[19]}<" in html and names[20] not in html
     assert "Features 1–20 of 45" in html and 'href="?page=2"' in html
+    assert "3 of 45 features drifted" in html
     assert set(figures_in(first)) == {f"distribution-{i}" for i in range(6)}
     last = client.get(run_url(run) + "?page=3").content.decode()
-    assert "feature_040" in last and "feature_044" in last and "feature_039" not in last
-    distribution = figures_in(first)["distribution-0"]
-    reference, current = distribution["data"]
-    assert reference["x"] == ["a", "b", "other"] and reference["y"] == [0.6, 0.4, 0.0]
-    assert current["y"] == [0.2, 0.7, 0.1]
+    assert f">{names[40]}<" in last and f">{names[44]}<" in last and names[39] not in last
+    top = run.metrics["features"][0]
+    reference, current = figures_in(first)["distribution-0"]["data"]
+    assert reference["x"] == [*top["reference_hist"]["categories"], "unseen"]
+    assert current["customdata"] == [*top["current_hist"]["counts"], 3]  # three "new" values
+    assert sum(reference["y"]) == pytest.approx(1) and sum(current["y"]) == pytest.approx(1)
 
 
 def test_a_fairness_run_shows_bars_with_the_four_fifths_band(client, alice, runs):
     client.force_login(alice)
     response = client.get(run_url(runs["fairness"]))
     (bars,) = figures_in(response).values()
+    groups = runs["fairness"].metrics["attributes"][0]["groups"]
     assert bars["data"][0]["x"] == ["F", "M", "X"]
+    assert bars["data"][0]["y"] == [group["selection_rate"] for group in groups]
     (band,) = bars["layout"]["shapes"]
-    assert band["y1"] == pytest.approx(0.8 * 0.4)  # X is too small to be the best-treated group
+    assert band["y1"] == pytest.approx(0.8 * groups[1]["selection_rate"])  # M's: X is too small
     assert "below four fifths" in response.content.decode()
 
 
@@ -389,3 +397,29 @@ def test_a_version_without_evaluations_shows_no_such_section(client, alice, mode
     client.force_login(alice)
     html = client.get(reverse("registry:version_detail", args=[model.name, 1])).content.decode()
     assert "version-runs-heading" not in html
+
+
+def test_a_regression_run_shows_errors_not_rates(client, alice, model):
+    rng = np.random.default_rng(1)
+    truth, region = rng.normal(10, 2, 300), rng.choice(["north", "south"], 300)
+    predicted = truth + rng.normal(0, np.where(region == "south", 2.0, 0.5))
+    v2, data = model.versions.get(number=2), make.dataset(model)
+    quality = make.run(
+        v2, "performance", data, metrics=performance.evaluate("regression", truth, predicted)
+    )
+    fair = make.run(
+        v2,
+        "fairness",
+        data,
+        metrics=fairness.evaluate("regression", truth, predicted, {"region": region}),
+    )
+    client.force_login(alice)
+    response = client.get(run_url(quality))
+    assert figures_in(response) == {}  # no confusion matrix, ROC or calibration to draw
+    html = response.content.decode()
+    assert "<td>rmse</td>" in html and "<td>r2</td>" in html
+    response = client.get(run_url(fair))
+    (bars,) = figures_in(response).values()
+    assert bars["layout"]["yaxis"]["title"]["text"] == "error" and bars["layout"]["shapes"] == []
+    html = response.content.decode()
+    assert "Error difference / ratio" in html and "four fifths" not in html

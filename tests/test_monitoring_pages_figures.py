@@ -3,6 +3,7 @@ than drawn as zero, bands sit on the rule's bad side, and hundreds of features s
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from types import SimpleNamespace
 
 import plotly.graph_objects as go
@@ -21,12 +22,17 @@ def valid(figure: dict) -> dict:
     return figure
 
 
+@cache
+def drift_metrics(features: int) -> dict:
+    return make.drift_metrics(features=features)
+
+
 def drift_run(day: int, features: int = 45, version: int = 1):
     return SimpleNamespace(
         pk=day,
         finished_at=START + timedelta(days=day),
         version=SimpleNamespace(number=version),
-        metrics=make.drift_metrics(features=features),
+        metrics=drift_metrics(features),
     )
 
 
@@ -84,10 +90,12 @@ def test_the_heatmap_of_hundreds_of_features_keeps_the_top_twenty_and_stays_smal
     runs = [drift_run(day, features=600) for day in range(30)]
     figure = valid(figures.drift_heatmap(runs))
     (heatmap,) = figure["data"]
-    assert len(heatmap["y"]) == figures.TOP_FEATURES == 20
-    assert heatmap["y"][:3] == ["feature_000", "feature_001", "feature_002"]
-    assert len(heatmap["x"]) == 30 and len(heatmap["z"][0]) == 30
-    assert heatmap["text"][0][0] == "drifted" and heatmap["text"][5][0] == ""
+    by_psi = sorted(drift_metrics(600)["features"], key=lambda feature: -feature["psi"])[:20]
+    assert heatmap["y"] == [feature["name"] for feature in by_psi] and figures.TOP_FEATURES == 20
+    assert len(heatmap["x"]) == 30 and heatmap["z"][0] == [by_psi[0]["psi"]] * 30
+    assert [row[0] for row in heatmap["text"]] == [
+        "drifted" if feature["drifted"] else "" for feature in by_psi
+    ]
     assert len(json.dumps(figure)) < 40_000
 
 
@@ -95,17 +103,25 @@ def test_the_heatmap_leaves_a_cell_empty_where_a_run_lacks_the_feature():
     wide, narrow = drift_run(0, features=45), drift_run(1, features=10)
     figure = valid(figures.drift_heatmap([narrow, wide]))  # sorted by time whatever the order
     rows = dict(zip(figure["data"][0]["y"], figure["data"][0]["z"], strict=True))
-    assert rows["feature_000"] == [0.9, 0.9]
-    assert rows["feature_019"] == [pytest.approx(0.9 / 20), None]
+    psi = {feature["name"]: feature["psi"] for feature in wide.metrics["features"]}
+    narrow_psi = {feature["name"]: feature["psi"] for feature in narrow.metrics["features"]}
+    for name, row in rows.items():
+        assert row == [psi[name], narrow_psi.get(name)]
+    assert any(row[1] is None for row in rows.values())
 
 
 def test_a_numeric_distribution_names_its_bins_and_the_out_of_range_cell():
-    feature = make.drift_metrics()["features"][1]  # numeric, with an out-of-range cell
+    feature = next(f for f in drift_metrics(45)["features"] if f["name"] == "feature_001")
     figure = valid(figures.feature_distribution(feature))
     reference, current = figure["data"]
-    assert reference["x"] == ["0 – 1", "1 – 2", "2 – 3", "out of range"]
-    assert reference["y"] == [0.3, 0.4, 0.3, 0.0] and reference["customdata"] == [30, 40, 30, 0]
-    assert current["y"] == [0.1, 0.4, 0.45, 0.05]
+    edges = feature["reference_hist"]["edges"]
+    assert len(reference["x"]) == len(edges) and reference["x"][-1] == "out of range"
+    assert reference["x"][0] == f"{edges[0]:.4g} – {edges[1]:.4g}"
+    assert reference["customdata"] == [*feature["reference_hist"]["counts"], 0]
+    beyond = feature["current_hist"]["out_of_range"]
+    assert beyond >= 2  # the two 50.0s, and shifted values past the reference's largest
+    assert current["customdata"] == [*feature["current_hist"]["counts"], beyond]
+    assert current["y"][-1] == pytest.approx(beyond / 300)
 
 
 def test_fairness_bars_for_regression_show_the_error_without_a_four_fifths_band():
