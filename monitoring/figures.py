@@ -232,31 +232,49 @@ def metric_timeline(
 # --- Drift ----------------------------------------------------------------------------------
 
 
-def top_drifted_names(runs: Sequence, top: int = TOP_FEATURES) -> list[str]:
+@dataclass(frozen=True)
+class DriftColumn:
+    """What the heatmap needs of one finished drift run: each feature's PSI and verdict."""
+
+    at: datetime
+    version: int
+    psi: dict[str, float | None]
+    drifted: dict[str, bool]
+
+
+def drift_columns_of(runs: Iterable) -> list[DriftColumn]:
+    """Heatmap columns of finished drift EvaluationRun rows (with their versions loaded)."""
+    return [
+        DriftColumn(
+            run.finished_at,
+            run.version.number,
+            {f["name"]: _number(f.get("psi")) for f in run.metrics.get("features", [])},
+            {f["name"]: bool(f.get("drifted")) for f in run.metrics.get("features", [])},
+        )
+        for run in runs
+        if run.finished_at is not None
+    ]
+
+
+def top_drifted_names(columns: Sequence[DriftColumn], top: int = TOP_FEATURES) -> list[str]:
     """The features with the highest PSI in any of the runs, highest first."""
     worst: dict[str, float] = {}
-    for run in runs:
-        for feature in run.metrics.get("features", []):
-            psi = _number(feature.get("psi"))
+    for column in columns:
+        for name, psi in column.psi.items():
             if psi is not None:
-                worst[feature["name"]] = max(psi, worst.get(feature["name"], psi))
+                worst[name] = max(psi, worst.get(name, psi))
     return sorted(worst, key=lambda name: (-worst[name], name))[:top]
 
 
-def drift_heatmap(runs: Sequence, top: int = TOP_FEATURES) -> dict:
+def drift_heatmap(columns: Sequence[DriftColumn], top: int = TOP_FEATURES) -> dict:
     """PSI of the most drifted features (rows) in each drift run (columns, oldest first)."""
-    runs = sorted((r for r in runs if r.finished_at), key=lambda r: r.finished_at)
-    names = top_drifted_names(runs, top)
-    z, hover = [], []
-    for name in names:
-        row, text = [], []
-        for run in runs:
-            feature = next((f for f in run.metrics.get("features", []) if f["name"] == name), {})
-            row.append(_number(feature.get("psi")))
-            text.append("drifted" if feature.get("drifted") else "")
-        z.append(row)
-        hover.append(text)
-    x = [f"{run.finished_at:%Y-%m-%d %H:%M} v{run.version.number}" for run in runs]
+    columns = sorted(columns, key=lambda column: column.at)
+    names = top_drifted_names(columns, top)
+    z = [[column.psi.get(name) for column in columns] for name in names]
+    hover = [
+        ["drifted" if column.drifted.get(name) else "" for column in columns] for name in names
+    ]
+    x = [f"{column.at:%Y-%m-%d %H:%M} v{column.version}" for column in columns]
     return {
         "data": [
             {

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from discussions import services as discussion_services
-from monitoring.models import Alert, Monitor, RunStatus
+from monitoring import figures
+from monitoring.models import Alert, EvaluationRun, Monitor, RunStatus
 from monitoring.stats import fairness, performance
 from tests.promotions import promote
 
@@ -211,6 +212,11 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     by_psi = sorted(runs["drift"].metrics["features"], key=lambda feature: -feature["psi"])
     assert heatmap["y"] == [feature["name"] for feature in by_psi[:20]]  # top drifted first
     assert len(heatmap["x"]) == 2 and heatmap["z"][0] == [by_psi[0]["psi"]] * 2
+    # Read in SQL without the histograms, it is the heatmap of the runs' whole metrics.
+    drift_runs = EvaluationRun.objects.filter(kind="drift", status="done").select_related("version")
+    assert charts["drift-heatmap"] == json.loads(
+        json.dumps(figures.drift_heatmap(figures.drift_columns_of(drift_runs)))
+    )
 
 
 def test_the_tab_lists_the_latest_runs_with_links(client, alice, model, runs):

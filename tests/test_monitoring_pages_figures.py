@@ -88,7 +88,7 @@ def test_points_of_runs_skip_the_unfinished():
 
 def test_the_heatmap_of_hundreds_of_features_keeps_the_top_twenty_and_stays_small():
     runs = [drift_run(day, features=600) for day in range(30)]
-    figure = valid(figures.drift_heatmap(runs))
+    figure = valid(figures.drift_heatmap(figures.drift_columns_of(runs)))
     (heatmap,) = figure["data"]
     by_psi = sorted(drift_metrics(600)["features"], key=lambda feature: -feature["psi"])[:20]
     assert heatmap["y"] == [feature["name"] for feature in by_psi] and figures.TOP_FEATURES == 20
@@ -101,7 +101,8 @@ def test_the_heatmap_of_hundreds_of_features_keeps_the_top_twenty_and_stays_smal
 
 def test_the_heatmap_leaves_a_cell_empty_where_a_run_lacks_the_feature():
     wide, narrow = drift_run(0, features=45), drift_run(1, features=10)
-    figure = valid(figures.drift_heatmap([narrow, wide]))  # sorted by time whatever the order
+    # Sorted by time, whatever the order given.
+    figure = valid(figures.drift_heatmap(figures.drift_columns_of([narrow, wide])))
     rows = dict(zip(figure["data"][0]["y"], figure["data"][0]["z"], strict=True))
     psi = {feature["name"]: feature["psi"] for feature in wide.metrics["features"]}
     narrow_psi = {feature["name"]: feature["psi"] for feature in narrow.metrics["features"]}
