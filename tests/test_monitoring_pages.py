@@ -99,7 +99,10 @@ def monitors(model, runs, alice):
     daily = Monitor.objects.create(
         model=model, name="daily quality", kinds=["performance"], rules=rules
     )
-    drift = Monitor.objects.create(model=model, name="drift watch", kinds=["drift"])
+    drift_rules = [{"metric": "share_drifted", "op": "<=", "warning": 0.2, "critical": 0.4}]
+    drift = Monitor.objects.create(
+        model=model, name="drift watch", kinds=["drift"], rules=drift_rules
+    )
     Monitor.objects.create(model=model, name="quiet one", kinds=["fairness"])
     Alert.objects.create(
         monitor=daily,
@@ -131,6 +134,12 @@ def monitors(model, runs, alice):
         resolved_at=timezone.now(),
     )
     return {"daily": daily, "drift": drift, "resolved": resolved}
+
+
+def drift_runs():
+    """The finished drift runs, oldest first."""
+    finished = EvaluationRun.objects.filter(kind="drift", status="done")
+    return list(finished.select_related("version").order_by("finished_at"))
 
 
 def tab(model):
@@ -195,8 +204,13 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
 ):
     client.force_login(alice)
     charts = figures_in(client.get(tab(model)))
-    titles = [charts[f"timeline-{i}"]["layout"]["title"]["text"] for i in range(4)]
-    assert titles == ["roc_auc", "f1", "accuracy", "log_loss"]
+    titles = [charts[f"timeline-{i}"]["layout"]["title"]["text"] for i in range(5)]
+    assert "timeline-5" not in charts
+    # The rules' metrics first, then the usual performance ones.
+    assert titles == ["roc_auc", "share_drifted", "f1", "accuracy", "log_loss"]
+    shares = {t["name"]: t["y"] for t in charts["timeline-1"]["data"]}
+    assert shares["v1"] == [run.metrics["summary"]["share_drifted"] for run in drift_runs()]
+    assert shares["alerts"] == [0.4]
     roc = charts["timeline-0"]
     lines = {trace["name"]: trace for trace in roc["data"]}
     assert len(lines["v1"]["y"]) == 5 and len(lines["v2"]["y"]) == 1
@@ -213,9 +227,8 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     assert heatmap["y"] == [feature["name"] for feature in by_psi[:20]]  # top drifted first
     assert len(heatmap["x"]) == 2 and heatmap["z"][0] == [by_psi[0]["psi"]] * 2
     # Read in SQL without the histograms, it is the heatmap of the runs' whole metrics.
-    drift_runs = EvaluationRun.objects.filter(kind="drift", status="done").select_related("version")
     assert charts["drift-heatmap"] == json.loads(
-        json.dumps(figures.drift_heatmap(figures.drift_columns_of(drift_runs)))
+        json.dumps(figures.drift_heatmap(figures.drift_columns_of(drift_runs())))
     )
 
 

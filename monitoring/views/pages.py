@@ -20,10 +20,10 @@ from ..models import Alert, EvaluationKind, EvaluationRun, Level, Monitor, RunSt
 from ..panels import ANCHOR_KIND, anchor_of
 
 RECENT_RUNS = 15
-TIMELINE_RUNS = 200  # finished performance runs charted on the tab, the latest
+TIMELINE_RUNS = 200  # finished runs of any kind charted on the tab, the latest
 HEATMAP_RUNS = 30  # drift runs, the latest, as the heatmap's columns
-TIMELINE_METRICS = 4
-# The metrics charted first when runs report them; then any others of the monitors' rules.
+TIMELINE_METRICS = 6
+# Charted after the metrics of the monitors' rules, when runs report them.
 PREFERRED_METRICS = ["roc_auc", "f1", "accuracy", "log_loss", "rmse", "mae", "r2", "mape"]
 DISTRIBUTIONS_PER_PAGE = 6
 METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -60,6 +60,7 @@ def _rules_for(monitors: list[Monitor], metric: str) -> list[figures.Rule]:
 
 
 def _timeline_metrics(points: list[figures.Point], monitors: list[Monitor]) -> list[str]:
+    """The metrics the monitors' rules watch, then the usual performance ones, that runs report."""
     reported = {
         name for point in points for name, value in point.summary.items() if value is not None
     }
@@ -69,16 +70,16 @@ def _timeline_metrics(points: list[figures.Point], monitors: list[Monitor]) -> l
         for rule in monitor.rules
         if isinstance(rule, dict) and rule.get("metric") in reported
     ]
-    ordered = [name for name in PREFERRED_METRICS if name in reported]
-    for name in ruled + sorted(reported):
+    ordered: list[str] = []
+    for name in ruled + [name for name in PREFERRED_METRICS if name in reported]:
         if name not in ordered:
             ordered.append(name)
     return ordered[:TIMELINE_METRICS]
 
 
-def _finished_runs(model, kind: str):
+def _finished_runs(model, *kinds: str):
     return EvaluationRun.objects.filter(
-        version__model=model, kind=kind, status=RunStatus.DONE, finished_at__isnull=False
+        version__model=model, kind__in=kinds, status=RunStatus.DONE, finished_at__isnull=False
     ).order_by("-finished_at")
 
 
@@ -130,10 +131,10 @@ def model_monitoring(request, name):
         .select_related("version", "dataset")
         .defer("metrics", "dataset__schema", "dataset__missing")[:RECENT_RUNS]
     )
-    # Only the summaries, not the curves and histograms, of up to TIMELINE_RUNS runs.
+    # Only the summaries (of every kind), not the curves and histograms, of the latest runs.
     points = [
         figures.Point(row["pk"], row["version__number"], row["finished_at"], row["summary"] or {})
-        for row in _finished_runs(model, EvaluationKind.PERFORMANCE)
+        for row in _finished_runs(model, *EvaluationKind.values)
         .annotate(summary=F("metrics__summary"))
         .values("pk", "version__number", "finished_at", "summary")[:TIMELINE_RUNS]
     ]
