@@ -34,7 +34,7 @@ FAR = 1e12  # a band's open end: the axis range is set to the data, so it is nev
 
 def _layout(title: str, height: int = 280, **extra) -> dict:
     """A quiet layout: no plotly template (it would ship ~10 KB with every figure)."""
-    layout = {
+    layout: dict = {
         "template": {},
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
         "font": {"family": FONT, "size": 12, "color": TEXT},
@@ -48,8 +48,9 @@ def _layout(title: str, height: int = 280, **extra) -> dict:
         "hovermode": "closest",
     }
     for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(layout.get(key), dict):
-            layout[key] = {**layout[key], **value}
+        base = layout.get(key)
+        if isinstance(value, dict) and isinstance(base, dict):
+            layout[key] = {**base, **value}
         else:
             layout[key] = value
     return layout
@@ -364,8 +365,8 @@ def fairness_bars(attribute: dict, task: str = "classification") -> dict:
     drawn grey and left out of the band."""
     rate = "selection_rate" if task == "classification" else "error"
     groups = attribute.get("groups", [])
-    judged = [_number(g.get(rate)) for g in groups if not g.get("too_small")]
-    judged = [value for value in judged if value is not None]
+    rates = [_number(g.get(rate)) for g in groups if not g.get("too_small")]
+    judged = [value for value in rates if value is not None]
     shapes = []
     if rate == "selection_rate" and judged and max(judged) > 0:
         shapes.append(
@@ -460,7 +461,7 @@ def roc_curve(overall: dict, baseline: dict | None = None) -> dict:
         ("this version", overall, ACCENT),
     ):
         curve = (source or {}).get("roc_curve")
-        if not curve:
+        if not source or not curve:
             continue
         auc = _number(source.get("roc_auc"))
         data.append(

@@ -2,6 +2,7 @@
 the runs a person may see (another team's model or run is a 404, as in the registry)."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -38,7 +39,7 @@ class MonitorHealth:
 
 def _health(monitor: Monitor) -> MonitorHealth:
     """Critical if any open alert is critical, warning if any is open, else ok."""
-    alerts = monitor.open_alerts
+    alerts = monitor.open_alerts  # type: ignore[attr-defined]  # prefetched by the view
     levels = {alert.level for alert in alerts}
     level = Level.CRITICAL if Level.CRITICAL in levels else "warning" if levels else "ok"
     return MonitorHealth(monitor, str(level), alerts)
@@ -50,7 +51,7 @@ def _alert_metric(alert: Alert) -> str:
     return found.group(0) if found else ""
 
 
-def _rules_for(monitors: list[Monitor], metric: str) -> list[figures.Rule]:
+def _rules_for(monitors: Sequence[Monitor], metric: str) -> list[figures.Rule]:
     return [
         figures.Rule(rule.get("op", ">="), rule.get("warning"), rule.get("critical"))
         for monitor in monitors
@@ -59,7 +60,7 @@ def _rules_for(monitors: list[Monitor], metric: str) -> list[figures.Rule]:
     ]
 
 
-def _timeline_metrics(points: list[figures.Point], monitors: list[Monitor]) -> list[str]:
+def _timeline_metrics(points: list[figures.Point], monitors: Sequence[Monitor]) -> list[str]:
     """The metrics the monitors' rules watch, then the usual performance ones, that runs report."""
     reported = {
         name for point in points for name, value in point.summary.items() if value is not None
