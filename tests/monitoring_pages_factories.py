@@ -40,7 +40,7 @@ def classification_metrics(seed=0, noise=0.35, rows=400) -> dict:
     )
 
 
-def drift_metrics(features=45, drifted=3, rows=300, seed=0) -> dict:
+def drift_metrics(features=45, drifted=3, rows=300, seed=0, prediction=False) -> dict:
     """monitoring.stats.drift of a sample against its reference profile: every third feature
     a category, the first `drifted` shifted, and a few current values out of range or unseen."""
     rng = np.random.default_rng(seed)
@@ -57,11 +57,14 @@ def drift_metrics(features=45, drifted=3, rows=300, seed=0) -> dict:
             reference[name] = rng.normal(0, 1, rows)
             current[name] = rng.normal(shift, 1, rows)
             current[name][:2] = 50.0
+    if prediction:  # the model's score, which drifts upwards
+        reference["score"], current["score"] = rng.beta(2, 5, rows), rng.beta(3, 4, rows)
     reference_frame, current_frame = pd.DataFrame(reference), pd.DataFrame(current)
     numeric = [name for name in reference if reference_frame[name].dtype.kind == "f"]
     categorical = [name for name in reference if name not in numeric]
     profiled, columns = profile.build_profile([reference_frame], numeric, categorical)
-    return drift.compare(profiled, columns.__getitem__, [current_frame], {})
+    options = {"prediction_column": "score"} if prediction else {}
+    return drift.compare(profiled, columns.__getitem__, [current_frame], options)
 
 
 def fairness_metrics(rows=600, seed=0) -> dict:

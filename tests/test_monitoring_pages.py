@@ -442,3 +442,17 @@ def test_a_regression_run_shows_errors_not_rates(client, alice, model):
     assert bars["layout"]["yaxis"]["title"]["text"] == "error" and bars["layout"]["shapes"] == []
     html = response.content.decode()
     assert "Error difference / ratio" in html and "four fifths" not in html
+
+
+def test_a_drift_run_shows_the_predictions_drift_on_its_first_page(client, alice, model):
+    metrics = make.drift_metrics(prediction=True)
+    data = make.dataset(model)
+    run = make.run(model.versions.get(number=2), "drift", data, reference=data, metrics=metrics)
+    client.force_login(alice)
+    response = client.get(run_url(run))
+    charts = figures_in(response)
+    assert charts["distribution-prediction"]["layout"]["title"]["text"].startswith("score · PSI")
+    psi = metrics["prediction"]["psi"]
+    assert f"prediction PSI {psi:.6g}" in response.content.decode()
+    assert "3 of 45 features drifted (7%)" in response.content.decode()
+    assert "distribution-prediction" not in figures_in(client.get(run_url(run) + "?page=2"))
