@@ -41,8 +41,8 @@ def _health(monitor: Monitor) -> MonitorHealth:
     """Critical if any open alert is critical, warning if any is open, else ok."""
     alerts = monitor.open_alerts  # type: ignore[attr-defined]  # prefetched by the view
     levels = {alert.level for alert in alerts}
-    level = Level.CRITICAL if Level.CRITICAL in levels else "warning" if levels else "ok"
-    return MonitorHealth(monitor, str(level), alerts)
+    level = "critical" if Level.CRITICAL in levels else "warning" if levels else "ok"
+    return MonitorHealth(monitor, level, alerts)
 
 
 def _alert_metric(alert: Alert) -> str:
