@@ -5,6 +5,7 @@ threads; notifications: the watch button). The page asks each panel for its cont
 `context(request=, model=, version=)` (version is None on the model page) and includes its
 template where `slot` says: "main" below the page's own sections, "side" at the foot of the
 side column. A panel whose context is None is left out (nothing to show to this person).
+A `Tab` adds a page of the model beside Overview and History (monitoring: its Monitoring tab).
 """
 
 from collections.abc import Callable
@@ -49,3 +50,22 @@ def panels_for(page: Page, *, request, model, version=None) -> dict[str, list[Sh
         if data is not None:
             shown[panel.slot].append(ShownPanel(panel.name, panel.template, data))
     return shown
+
+
+@dataclass(frozen=True)
+class Tab:
+    name: str  # what the page passes as `current` to registry/_model_tabs.html
+    label: str
+    url_name: str  # reversed with the model's name
+    order: int = 100
+
+
+_tabs: dict[str, Tab] = {}
+
+
+def register_tab(tab: Tab) -> None:
+    _tabs[tab.name] = tab
+
+
+def model_tabs() -> list[Tab]:
+    return sorted(_tabs.values(), key=lambda tab: (tab.order, tab.name))

@@ -20,7 +20,7 @@ from accounts.models import ApiToken
 from discussions import services as discussion_services
 from discussions.models import Comment, Thread
 from monitoring.datasets import store_dataset
-from monitoring.models import Dataset
+from monitoring.models import Dataset, EvaluationRun
 from notifications.models import Event, Notification, Preference, Watch
 from notifications.services import notify
 from registry import services
@@ -126,6 +126,22 @@ def production_request_open() -> bool:
 
 def production_policy_set() -> bool:
     return Policy.objects.filter(to_stage="production", required_approvals=2).exists()
+
+
+def an_evaluation_run(version) -> EvaluationRun:
+    """A finished drift run of `version`, for the pages that show runs."""
+    data = Dataset.objects.create(
+        model=version.model,
+        kind="evaluation",
+        name="holdout.csv",
+        storage_name="x.parquet",
+        size=1,
+        sha256="0" * 64,
+        row_count=1,
+    )
+    return EvaluationRun.objects.create(
+        version=version, kind="drift", dataset=data, inputs_key="matrix", status="done"
+    )
 
 
 POLICY_FORM = {
@@ -627,6 +643,9 @@ MATRIX: dict[str, list[Case]] = {
             effect=a_batch_uploaded,
         ),
     ],
+    "monitoring:model_monitoring": [Case("get", f"{P}/monitoring/", MEMBERS)],
+    "monitoring:run": [Case("get", "/evaluations/{run}/", MEMBERS)],
+    "monitoring:run_progress": [Case("get", "/evaluations/{run}/progress/", MEMBERS)],
 }
 
 
@@ -700,6 +719,7 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         thread=thread.pk,
         comment=comment.pk,
         dataset=dataset,
+        run=an_evaluation_run(version).pk if "{run}" in case.path else None,
     )
     if case.prepare is not None:
         case.prepare(people)

@@ -384,3 +384,17 @@ LOGGING = {
 
 # Monitoring data (issue 13, datasets): an uploaded dataset past this many bytes is refused (413).
 DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 500 * 1024**2)
+# Monitoring's charts: plotly.js comes from the installed plotly package (monitoring/staticfiles).
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "monitoring.staticfiles.PlotlyFinder",
+]
+# plotly.js sets two fixed style attributes: a heatmap image's crisp pixels, and an empty one on
+# a colour bar's fills. Those exact values, by their hashes, are the only inline styles allowed
+# (tests/test_monitoring_pages_assets.py derives them from the bundle).
+PLOTLY_STYLE_HASHES = [
+    "'sha256-AR/cKIZjWPcPmBUPDA6oti9XBiTbJvz0Cro2J1VzzS8='",  # image-rendering: … pixelated;
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # "" (an empty attribute)
+]
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"] += ["'unsafe-hashes'", *PLOTLY_STYLE_HASHES]

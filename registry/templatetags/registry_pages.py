@@ -5,7 +5,7 @@ import nh3
 from django import template
 from django.utils.safestring import mark_safe
 
-from .. import access
+from .. import access, panels
 
 register = template.Library()
 
@@ -32,3 +32,9 @@ def metric(value) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "—" if value is None else str(value)
     return format(value, ".6g")
+
+
+@register.simple_tag
+def model_tabs() -> list[panels.Tab]:
+    """The tabs other apps add to a model's pages (registry.panels.register_tab)."""
+    return panels.model_tabs()

@@ -1,0 +1,90 @@
+"""In real Chromium: the monitoring charts draw under the strict CSP, fit a 1024 px window, and a
+running evaluation's page turns into its results when the run ends."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from monitoring.models import Alert, Monitor, RunStatus
+
+from .. import monitoring_pages_factories as make
+from ..page_factories import PASSWORD, pushed_version, registered_model
+
+pytestmark = pytest.mark.browser
+
+
+def fits_the_window(tab) -> bool:
+    return tab.page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
+def test_alice_reads_the_monitoring_charts_and_watches_a_run_finish(tab, people, teams):
+    alice = people["alice"]
+    model = registered_model(alice, teams["fraud"], "fraud-detector")
+    v1 = pushed_version(alice, model, metrics={"auc": 0.91, "f1": 0.8})
+    v2 = pushed_version(alice, model, metrics={"auc": 0.93, "f1": 0.82})
+    holdout, reference = make.dataset(model), make.dataset(model, "reference")
+    for day in range(4):
+        make.run(
+            v1,
+            "performance",
+            holdout,
+            metrics=make.classification_metrics(seed=day),
+            ago=timedelta(days=4 - day),
+        )
+        make.run(
+            v1,
+            "drift",
+            holdout,
+            reference=reference,
+            metrics=make.drift_metrics(),
+            ago=timedelta(days=4 - day),
+        )
+    performance = make.run(v2, "performance", holdout, metrics=make.classification_metrics(9))
+    running = make.run(v2, "fairness", holdout, status=RunStatus.RUNNING)
+    monitor = Monitor.objects.create(
+        model=model,
+        name="daily quality",
+        kinds=["performance"],
+        rules=[{"metric": "roc_auc", "op": ">=", "warning": 0.85, "critical": 0.8}],
+    )
+    Alert.objects.create(
+        monitor=monitor,
+        version=v1,
+        rule_key="roc_auc>=",
+        level="critical",
+        message="ROC AUC 0.78 < 0.8",
+        value=0.78,
+        threshold=0.8,
+    )
+    tab.page.set_viewport_size({"width": 1024, "height": 800})
+    tab.log_in("alice", PASSWORD)
+
+    tab.open("/models/fraud-detector/")
+    expect(tab.page.locator(".js-plotly-plot")).to_have_count(2)  # auc and f1 across versions
+    tab.page.get_by_role("navigation", name="fraud-detector").get_by_role(
+        "link", name="Monitoring"
+    ).click()
+    expect(tab.page).to_have_url(tab.base_url + "/models/fraud-detector/monitoring/")
+    expect(tab.page.get_by_text("Critical", exact=True)).to_be_visible()
+    expect(tab.page.locator(".js-plotly-plot")).to_have_count(5)  # 4 timelines, the heatmap
+    expect(tab.page.locator(".js-plotly-plot .heatmaplayer")).to_have_count(1)
+    assert fits_the_window(tab)
+
+    tab.open(f"/evaluations/{performance.pk}/")
+    expect(tab.page.locator(".js-plotly-plot")).to_have_count(3)  # confusion, ROC, calibration
+    assert fits_the_window(tab)
+
+    tab.open(f"/evaluations/{running.pk}/")
+    expect(tab.page.get_by_role("heading", name="Running")).to_be_visible()
+    running.status, running.finished_at = RunStatus.DONE, timezone.now()
+    running.metrics = make.fairness_metrics()
+    running.save()
+    # The progress block's next poll reloads the page with the results.
+    expect(tab.page.get_by_role("heading", name="Fairness", exact=True)).to_be_visible()
+    expect(tab.page.locator(".js-plotly-plot")).to_have_count(1)
+    assert fits_the_window(tab)
+    tab.assert_stayed_local_and_quiet()
