@@ -392,3 +392,6 @@ CELERY_BEAT_SCHEDULE["requeue-stalled-evaluations"] = {
     "task": "monitoring.tasks.requeue_stalled_evaluations",
     "schedule": float(LOAD_CHECK_HEARTBEAT_SECONDS),
 }
+
+# Monitoring data (issue 13, datasets): an uploaded dataset past this many bytes is refused (413).
+DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 500 * 1024**2)
