@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from django.conf import settings
 
+from registry.models import TaskType
 from registry.services import NO_MLMODEL_ERROR, artifact_storage
 from sandbox import config
 from sandbox.runner import INSIDE, Outcome, explain_limit, run_script, workspace
@@ -125,7 +126,7 @@ def _labelled(run: EvaluationRun, progress: Progress) -> dict:
     progress(PREDICTING + 0.1, "computing the metrics", force=True)
     y_true = table["label"].to_numpy()
     y_pred = table["prediction"].to_numpy()
-    task = _task(table["label"])
+    task = _task(run.version.model.task_type, table["label"])
     protected = {c: table[f"protected:{c}"].to_numpy() for c in run.dataset.protected_columns}
     if run.kind == EvaluationKind.PERFORMANCE:
         score = table["score"].to_numpy(dtype="float64") if "score" in table else None
@@ -139,8 +140,13 @@ def _labelled(run: EvaluationRun, progress: Progress) -> dict:
     )
 
 
-def _task(labels: pd.Series) -> str:
-    """Regression when the labels are numbers that are not all whole, else classification."""
+def _task(task_type: str, labels: pd.Series) -> str:
+    """The model's own task when it says; otherwise regression when the labels are numbers that
+    are not all whole, else classification."""
+    if task_type == TaskType.CLASSIFICATION:
+        return "classification"
+    if task_type in (TaskType.REGRESSION, TaskType.FORECASTING):
+        return "regression"
     values = labels.dropna()
     if pd.api.types.is_float_dtype(values) and not np.all(np.mod(values.to_numpy(), 1) == 0):
         return "regression"

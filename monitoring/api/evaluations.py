@@ -1,5 +1,6 @@
 """Evaluations over the API: ask for one, list a model's, read one with its metrics."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -8,11 +9,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.access import Action, get_model_for
+from registry.access import get_model_for
 from registry.models import ModelVersion
 from vetted.serializers import TypedSerializer
 
 from .. import services
+from ..access import can_run_evaluation
 from ..models import Dataset, EvaluationKind, EvaluationRun, RunStatus, Trigger
 
 
@@ -120,7 +122,9 @@ class ModelEvaluations(generics.ListAPIView):
         summary="Evaluate a version on a dataset (200: the same evaluation is already live)",
     )
     def post(self, request, name):
-        model = get_model_for(request.user, name, Action.PUSH)
+        model = get_model_for(request.user, name)
+        if not can_run_evaluation(request.user, model):
+            raise PermissionDenied(f"Your role in team {model.team.name} does not allow this.")
         body = EvaluationRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
