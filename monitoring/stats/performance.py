@@ -145,7 +145,7 @@ def _class_metrics(
             "recall": recall[present].mean() if present.any() else np.nan,
             "f1": f1[present].mean() if present.any() else np.nan,
         }
-    result = {
+    result: dict = {
         "count": rows,
         "accuracy": number(diagonal.sum() / rows) if rows else None,
         **{key: number(value) if rows else None for key, value in chosen.items()},
