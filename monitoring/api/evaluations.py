@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from registry.access import get_model_for
 from registry.models import ModelVersion
+from vetted.api.json_input import MAX_INTEGER
 from vetted.serializers import TypedSerializer
 
 from .. import services
@@ -106,7 +107,7 @@ class ModelEvaluations(generics.ListAPIView):
         params = self.request.query_params
         if "version" in params:
             number = params["version"]
-            if not (number.isascii() and number.isdigit()):
+            if not (number.isascii() and number.isdigit() and int(number) <= MAX_INTEGER):
                 raise ValidationError({"version": ["A version is a whole number."]})
             found = found.filter(version__number=int(number))
         for name, choices in (("kind", EvaluationKind.values), ("status", RunStatus.values)):
@@ -151,6 +152,8 @@ class EvaluationDetail(APIView):
         summary="An evaluation run: status, progress, timings, error and metrics",
     )
     def get(self, request, pk):
+        if pk > MAX_INTEGER:  # no row has such an id, and PostgreSQL cannot compare it
+            raise Http404(f"No evaluation {pk}.")
         run = runs().for_user(request.user).filter(pk=pk).first()
         if run is None:
             raise Http404(f"No evaluation {pk}.")
