@@ -77,10 +77,8 @@ def runs():
     return EvaluationRun.objects.select_related("version__model").prefetch_related("window")
 
 
-def _dataset_of(model, dataset_id: int | None, field: str) -> Dataset | None:
+def _dataset_of(model, dataset_id: int, field: str) -> Dataset:
     """A dataset of this model; another model's (or one that does not exist) is a 400."""
-    if dataset_id is None:
-        return None
     dataset = Dataset.objects.filter(pk=dataset_id, model=model).first()
     if dataset is None:
         raise ValidationError({field: [f"Model {model.name!r} has no dataset {dataset_id}."]})
@@ -138,7 +136,11 @@ class ModelEvaluations(generics.ListAPIView):
             version=version,
             kind=data["kind"],
             dataset=_dataset_of(model, data["dataset"], "dataset"),
-            reference=_dataset_of(model, data["reference"], "reference"),
+            reference=(
+                _dataset_of(model, data["reference"], "reference")
+                if data["reference"] is not None
+                else None
+            ),
         )
         return Response(
             EvaluationSerializer(runs().get(pk=run.pk)).data,
