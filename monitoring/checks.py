@@ -163,6 +163,9 @@ def _evaluate_vs_production(request, spec: dict) -> CheckResult:
     if baseline is None or baseline.status in LIVE:
         detail = f"production v{production.number} not evaluated on the same data yet"
         return CheckResult(name, PENDING, detail, run_url(run))
+    if baseline.status == RunStatus.FAILED:  # nothing to compare with: said, not held against it
+        detail = f"production v{production.number}'s evaluation on the same data failed"
+        return CheckResult(name, PASS, detail, run_url(baseline))
     value, current = _summary_value(run, metric), _summary_value(baseline, metric)
     if value is None:
         return CheckResult(name, FAIL, f"{metric} could not be computed", run_url(run))

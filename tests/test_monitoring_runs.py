@@ -167,6 +167,30 @@ def test_a_model_that_raises_fails_its_run_with_the_error(api_as, alice, tmp_pat
     assert again.status_code == 201  # a failed run does not block asking again
 
 
+def test_the_model_writes_only_to_its_outputs_and_within_the_file_size_limit(
+    api_as, alice, tmp_path: Path, settings
+):
+    settings.SANDBOX_FILE_SIZE_MB = 5
+    client = api_as(alice)
+    for name, body in [
+        ("greedy", 'import sys; open(sys.argv[3] + "/big", "wb").write(b"0" * 10_000_000)'),
+        ("sneaky", 'import sys; open(sys.argv[2] + "/dataset.parquet", "ab").write(b"x")'),
+    ]:
+        folder = pyfunc_model_dir(tmp_path / name, body)
+        assert push_archive(client, folder, model=name).status_code == 201
+        model = RegisteredModel.objects.get(name=name)
+        data = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
+        dataset = upload(alice, model, data, "evaluation", label="y")
+        run_id = ask(client, name, version=1, kind="performance", dataset=dataset.pk).json()["id"]
+        run_evaluation(run_id)
+        run = EvaluationRun.objects.get(pk=run_id)
+        assert run.status == "failed"
+        if name == "greedy":
+            assert run.error.startswith("File size limit: the model wrote a file larger than 5 MB")
+        else:
+            assert run.error.startswith("PermissionError"), run.error
+
+
 def test_what_cannot_be_evaluated_is_refused_with_a_reason(
     api_as, alice, people, credit, credit_model
 ):
