@@ -184,7 +184,10 @@ def _labels_and_predictions(
     missing = [c for c in wanted if c not in present]
     if missing:
         raise EvaluationFailed(f"Dataset {dataset.pk} has no column {', '.join(missing)}.")
-    parts = list(datasets.read_chunks(dataset, columns=list(wanted)))
+    parts = []
+    for chunk in datasets.read_chunks(dataset, columns=list(wanted)):
+        parts.append(chunk)
+        progress.beat()
     frame = (
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(wanted))
     ).rename(columns=wanted)
