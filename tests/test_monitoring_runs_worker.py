@@ -2,6 +2,7 @@
 evaluate … --wait` against a live server, on the monitoring queue."""
 
 import json
+import time
 
 from monitoring.models import EvaluationRun
 from registry.models import RegisteredModel
@@ -66,3 +67,37 @@ def test_vetted_evaluate_exits_1_when_the_run_fails(
     assert done.returncode == 1
     assert json.loads(done.stdout)["status"] == "failed"
     assert "NaN" in done.stderr
+
+
+def test_a_new_version_is_evaluated_by_the_worker_and_its_check_passes(
+    start_worker,  # noqa: F811
+    api_as,
+    alice,
+    credit_model,  # noqa: F811
+):
+    start_worker()
+    client = api_as(alice)
+    push(client, "credit", credit_model[0])
+    wait_for_checks(["credit"])
+    model = RegisteredModel.objects.get(name="credit")
+    upload(alice, model, credit_frame(400, seed=7), "evaluation", label="y", protected=["group"])
+    checks = [{"kind": "evaluation_metric", "metric": "roc_auc", "op": ">=", "value": 0.7}]
+    policy = {"to_stage": "staging", "required_approvals": 1, "checks": checks}
+    assert client.put("/api/v1/teams/fraud/policies/", policy, format="json").status_code == 200
+
+    push(client, "credit", credit_model[0])
+    opened = client.post(
+        "/api/v1/models/credit/requests/", {"version": 2, "to_stage": "staging"}, format="json"
+    )
+
+    number = opened.json()["number"]
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        (check,) = client.get(f"/api/v1/requests/{number}/").json()["checks"]
+        if check["state"] != "pending":
+            break
+        time.sleep(0.5)
+    assert check["state"] == "pass", check
+    runs = EvaluationRun.objects.filter(version__number=2, trigger="upload")
+    assert sorted(runs.values_list("kind", flat=True)) == ["fairness", "performance"]
+    assert check["url"] == f"/evaluations/{runs.get(kind='performance').pk}/"
