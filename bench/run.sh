@@ -2,7 +2,8 @@
 # `make bench`: Vetted (gunicorn, PostgreSQL, Redis) against the MLflow server a team would pick
 # instead, at its best, driven by the same load generator on loopback. Prints the markdown tables
 # of docs/benchmarks.md (bench/report.py). BENCH_ROUNDS, BENCH_SECONDS and BENCH_CHECK_SECONDS
-# (bench/load.py) and BENCH_SANDBOX_ROUNDS shorten a run while working on the bench.
+# (bench/load.py), BENCH_SANDBOX_ROUNDS and BENCH_MONITORING_ROWS / BENCH_MONITORING_ROUNDS
+# (bench/monitoring.py) shorten a run while working on the bench.
 # Every server runs in its own process group and is stopped on exit, however the script ends;
 # the work folder (artifacts, uploads) is deleted, and the results stay in bench/results/.
 set -euo pipefail
@@ -200,5 +201,26 @@ if [ ${#peer_args[@]} -gt 0 ]; then
     $PY bench/processes.py idle "$RESULTS/mlflow-jobs-idle.json" server="$MLFLOW_PID"
 fi
 
+# --- Monitoring statistics -------------------------------------------------------------------
+step "Drift and fairness: monitoring.stats against Evidently and fairlearn (bench/monitoring.py)"
+# The peers need pandas < 3, so they live in their own venv; without them Vetted is benched alone.
+# BENCH_MONITORING_ROWS (default 100000,1000000) and BENCH_MONITORING_ROUNDS shorten a run.
+MONITORING_PEER_VENV=bench/.venv-monitoring-peer
+if [ ! -x "$MONITORING_PEER_VENV/bin/python" ]; then
+    if ! { ${PYTHON:-python3} -m venv "$MONITORING_PEER_VENV" &&
+        "$MONITORING_PEER_VENV/bin/pip" install --quiet -r bench/requirements-monitoring-peer.txt; } \
+        >"$LOGS/monitoring-peer-install.log" 2>&1; then
+        echo "Could not install Evidently and fairlearn (see $LOGS/monitoring-peer-install.log)." >&2
+        rm -rf "$MONITORING_PEER_VENV"
+    fi
+fi
+monitoring_peer=()
+if [ -x "$MONITORING_PEER_VENV/bin/python" ]; then
+    monitoring_peer=(--peer-python "$MONITORING_PEER_VENV/bin/python")
+fi
+$PY bench/monitoring.py run "${monitoring_peer[@]}" --out "$RESULTS/monitoring.json" \
+    >"$RESULTS/monitoring.md"
+
 echo "$(($(date +%s) - started_at))" >"$RESULTS/runtime-seconds"
-$PY bench/report.py tables "$RESULTS" | tee "$RESULTS/tables.md"
+{ $PY bench/report.py tables "$RESULTS"; printf '\n'; cat "$RESULTS/monitoring.md"; } |
+    tee "$RESULTS/tables.md"

@@ -3,6 +3,7 @@ also when the current column is too big to keep and is only counted), chi-square
 Jensen-Shannon, Benjamini-Hochberg; PSI on the reference's quantile bins; and the edges:
 constant feature, all-missing column, unseen category, chunk boundaries."""
 
+import json
 from itertools import pairwise
 
 import numpy as np
@@ -167,6 +168,7 @@ def test_constant_all_missing_and_unseen():
         }
     )
     result, features = run(reference, current, ["flat", "empty"], ["colour"])
+    json.dumps(result, allow_nan=False)  # stored as JSON: no NaN, no NumPy types
     flat = features["flat"]
     assert flat["reference_hist"]["edges"] == [2.0, 2.0]
     assert flat["current_hist"] == {"counts": [390], "out_of_range": 10}

@@ -1,6 +1,8 @@
 """Group fairness equals fairlearn's MetricFrame and its difference and ratio functions, to 1e-9,
 for each attribute and the intersection; small, empty and missing groups reported, not judged."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,6 +116,7 @@ def test_empty_and_missing_groups(people):
     result = evaluate(
         "classification", people["truth"], people["predicted"], {"race": race}, min_group_size=1
     )
+    json.dumps(result, allow_nan=False)  # stored as JSON: no NaN, no NumPy types
     groups = {group["value"]: group for group in result["attributes"][0]["groups"]}
     assert groups["d"]["count"] == 0 and groups["d"]["too_small"]
     assert groups["d"]["selection_rate"] is None

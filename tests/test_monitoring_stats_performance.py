@@ -1,6 +1,8 @@
 """Performance metrics equal scikit-learn's on the same data, to 1e-9, including the edges:
 one class only, missing labels and predictions, mixed label types, multiclass, regression."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,6 +103,7 @@ def test_one_class_only():
     score = np.linspace(0.01, 0.9, 50)
     result = evaluate("classification", truth, predicted, score)
     overall = result["overall"]
+    json.dumps(result, allow_nan=False)  # stored as JSON: no NaN, no NumPy types
     assert overall["accuracy"] == pytest.approx(0.9, **EXACT)
     assert overall["precision"] == metrics.precision_score(truth, predicted, zero_division=0)
     assert overall["recall"] == 0.0 and overall["f1"] == 0.0

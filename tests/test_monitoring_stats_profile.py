@@ -1,6 +1,7 @@
 """The reference profile and the settings: quantile bins that agree with NumPy's histogram on
 the same edges, chunk boundaries that change nothing, missing values counted, bad settings named."""
 
+import json
 from itertools import pairwise
 
 import numpy as np
@@ -68,6 +69,7 @@ def test_categories_counted_with_missing_values(reference):
 
 def test_constant_and_all_missing_columns(reference):
     profile, sorted_columns = build_profile([reference], ["flat", "empty"], [])
+    json.dumps(profile, allow_nan=False)  # stored as JSON: no NaN, no NumPy types
     flat, empty = profile["columns"]["flat"], profile["columns"]["empty"]
     assert flat["edges"] == [3.0, 3.0] and flat["counts"] == [len(reference)]
     assert flat["std"] == 0.0

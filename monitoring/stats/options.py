@@ -2,7 +2,9 @@
 checked against them.
 
 DEFAULTS, key by key:
-- `psi_bins` (10): reference-quantile bins per numeric feature for PSI and the histograms.
+- `psi_bins` (10): reference-quantile bins per numeric feature for PSI and the histograms;
+  they are fixed when a reference's profile is built, so a change applies to profiles built
+  after it.
 - `psi_epsilon` (0.0001): the share given to an empty bin on either side, so PSI stays finite
   (the usual convention; an empty bin would otherwise make ln(p/q) infinite).
 - `psi_threshold` (0.2): PSI at or above this is a large shift (the review check's default too).
