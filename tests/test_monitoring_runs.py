@@ -300,3 +300,23 @@ def test_a_version_that_loads_is_evaluated_beside_production(
         assert run.dataset == dataset
         assert run.baseline is not None and run.baseline.version == first
         assert run.baseline.kind == kind
+
+
+def test_listing_runs_takes_the_same_queries_however_many_there_are(api_as, alice, credit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    model, dataset, frame = credit
+    client = api_as(alice)
+    ask(client, "credit", version=1, kind="performance", dataset=dataset.pk)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/models/credit/evaluations/").status_code == 200
+        return len(captured)
+
+    one = queries()
+    ask(client, "credit", version=1, kind="fairness", dataset=dataset.pk)
+    other = upload(alice, model, frame, "evaluation", label="y")
+    ask(client, "credit", version=1, kind="performance", dataset=other.pk)
+    assert queries() == one
