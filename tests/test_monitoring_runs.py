@@ -11,6 +11,8 @@ import pytest
 from django.utils import timezone
 from sklearn import metrics as sk
 
+from audit.models import AuditEvent
+from audit.verbs import describe
 from monitoring.datasets import store_dataset
 from monitoring.models import EvaluationRun
 from monitoring.tasks import requeue_stalled_evaluations, run_evaluation
@@ -112,6 +114,11 @@ def test_a_sklearn_model_is_evaluated_in_the_sandbox_with_sklearns_numbers(
     assert overall["log_loss"] == pytest.approx(sk.log_loss(frame["y"], score), abs=1e-9)
     assert run["metrics"]["summary"]["roc_auc"] == overall["roc_auc"]
     assert EvaluationRun.objects.count() == 1
+    said = [
+        describe(e.verb, e.before, e.after)
+        for e in AuditEvent.objects.filter(object_type="evaluation").order_by("id")
+    ]
+    assert said == ["evaluation requested", "evaluation finished"]
 
 
 def test_a_fairness_run_reports_each_group(api_as, alice, credit, credit_model):
