@@ -249,7 +249,8 @@ def predict_in_sandbox(
 
         def watch() -> None:
             try:
-                done = int(done_file.read_text() or 0)
+                with open(done_file, "rb") as written:  # the model's process wrote it: 32 bytes
+                    done = int(written.read(32) or 0)
             except (OSError, ValueError):  # not written yet, or being written
                 progress.beat()
                 return
@@ -267,8 +268,29 @@ def predict_in_sandbox(
         output = ws.outputs_dir / "predictions.parquet"
         if not output.exists():  # no rows to predict on
             return pd.DataFrame({"prediction": pd.Series([], dtype="float64")})
-        table = pq.read_table(output)
-        if "prediction" not in table.column_names:
-            raise EvaluationFailed("The model process wrote no predictions.")
-        known = [c for c in ("prediction", "score") if c in table.column_names]
-        return table.select(known).to_pandas()
+        return _read_predictions(output, dataset.row_count)
+
+
+# Room for a prediction as text: past it, the file is not predictions (or is a bomb).
+MAX_BYTES_PER_ROW = 1024
+
+
+def _read_predictions(output: Path, rows: int) -> pd.DataFrame:
+    """The sandbox's predictions, checked before they are read: the model's process wrote the
+    file, so its row count and its size once uncompressed are held to what the data allows."""
+    try:
+        metadata = pq.ParquetFile(output).metadata
+    except (OSError, ValueError) as error:
+        raise EvaluationFailed(f"The model process wrote unreadable predictions: {error}") from None
+    names = set(metadata.schema.names)
+    if "prediction" not in names:
+        raise EvaluationFailed("The model process wrote no predictions.")
+    if metadata.num_rows != rows:
+        raise EvaluationFailed(
+            f"The model returned {metadata.num_rows} predictions for {rows} rows."
+        )
+    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if size > rows * MAX_BYTES_PER_ROW + 1024 * 1024:
+        raise EvaluationFailed("The model's predictions are too large to be one value a row.")
+    known = [c for c in ("prediction", "score") if c in names]
+    return pq.read_table(output, columns=known).to_pandas()
