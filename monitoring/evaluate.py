@@ -100,17 +100,13 @@ def _drift(run: EvaluationRun, progress: Progress) -> dict:
     current = {c["name"] for c in run.dataset.schema}
     features = [c for c in reference.feature_columns if c in profiled and c in current]
     options = dict(run.options)
-    columns = list(features)
+    columns, wanted = list(features), set(features)
     prediction = run.dataset.prediction_column
     if prediction and reference.prediction_column in profiled:
         options["prediction_column"] = prediction
         options["prediction_reference_column"] = reference.prediction_column
         columns.append(prediction)
-    wanted = (
-        {*features, reference.prediction_column}
-        if "prediction_column" in options
-        else set(features)
-    )
+        wanted.add(reference.prediction_column)
     compared = {**profile, "columns": {k: v for k, v in profiled.items() if k in wanted}}
     return drift.compare(compared, sorted_reference, _chunks(run, columns, progress), options)
 
@@ -138,7 +134,7 @@ def _labelled(run: EvaluationRun, progress: Progress) -> dict:
         if not dataset.label_column:
             raise EvaluationFailed(f"Dataset {dataset.pk} names no label column.")
         frames.append(_labels_and_predictions(run, dataset, progress, position, len(sources)))
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
     progress(PREDICTING + 0.1, "computing the metrics", force=True)
     y_true = table["label"].to_numpy()
     y_pred = table["prediction"].to_numpy()
