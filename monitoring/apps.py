@@ -5,6 +5,12 @@ class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self) -> None:
-        from . import panels
+        from registry import stages
 
-        panels.register()  # the model page's panel, the Monitoring tab, the "evaluation" anchor
+        from . import checks, panels, services
+
+        panels.register()  # the model page's panel, the tabs, the "evaluation" anchor
+        checks.register()
+        stages.load_check_finished.connect(
+            services.load_check_finished, dispatch_uid="monitoring.evaluate_new_version"
+        )

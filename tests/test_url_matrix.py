@@ -6,6 +6,7 @@ matrix also checks that an allowed request really changed what it claims, and th
 one changed nothing. (The Django admin has its own staff check and is left to Django.)
 """
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from accounts import services as account_services
 from accounts.models import ApiToken
 from discussions import services as discussion_services
 from discussions.models import Comment, Thread
+from monitoring import services as monitoring_services
 from monitoring.datasets import store_dataset
 from monitoring.models import Dataset, EvaluationRun
 from notifications.models import Event, Notification, Preference, Watch
@@ -169,6 +171,29 @@ def a_stored_dataset(model, actor) -> int:
     return store_dataset(
         actor=actor, model=model, file=a_dataset_file(), filename="seen.csv", kind="batch"
     ).pk
+
+
+def evaluation_data(people) -> None:
+    """A labelled evaluation dataset of the model (its version has no signature to match)."""
+    store_dataset(
+        actor=people["alice"],
+        model=RegisteredModel.objects.get(name=NAME),
+        file=io.BytesIO(b"x,y\n1.0,0\n2.0,1\n"),
+        filename="evaluation.csv",
+        kind="evaluation",
+        label="y",
+    )
+
+
+def an_evaluation(people) -> None:
+    """Evaluation run 1 of version 1, queued by alice."""
+    evaluation_data(people)
+    monitoring_services.request_evaluation(
+        actor=people["alice"],
+        version=ModelVersion.objects.get(number=1),
+        kind="performance",
+        dataset=Dataset.objects.get(),
+    )
 
 
 MATRIX: dict[str, list[Case]] = {
@@ -609,6 +634,21 @@ MATRIX: dict[str, list[Case]] = {
             prepare=request_two,
         )
     ],
+    "monitoring-api:model-evaluations": [
+        Case("get", f"{M}/evaluations/", MEMBERS, api=True),
+        Case(
+            "post",
+            f"{M}/evaluations/",
+            PUSHERS,
+            lambda: {"version": 1, "kind": "performance", "dataset": Dataset.objects.get().pk},
+            api=True,
+            effect=lambda: EvaluationRun.objects.exists(),
+            prepare=evaluation_data,
+        ),
+    ],
+    "monitoring-api:evaluation": [
+        Case("get", "/api/v1/evaluations/{evaluation}/", MEMBERS, api=True, prepare=an_evaluation)
+    ],
     "reviews-api:team-policies": [
         Case("get", "/api/v1/teams/fraud/policies/", MEMBERS, api=True),
         Case(
@@ -713,6 +753,9 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
     )
     comment = thread.comments.get()
     dataset = a_stored_dataset(model, alice) if "{dataset}" in case.path else None
+    if case.prepare is not None:
+        case.prepare(people)
+    evaluation = EvaluationRun.objects.values_list("pk", flat=True).first()
     path = case.path.format(
         token=token.pk,
         notification=notification,
@@ -720,9 +763,8 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         comment=comment.pk,
         dataset=dataset,
         run=an_evaluation_run(version).pk if "{run}" in case.path else None,
+        evaluation=evaluation,
     )
-    if case.prepare is not None:
-        case.prepare(people)
     data = case.data() if callable(case.data) else case.data
 
     if case.api:
