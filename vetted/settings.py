@@ -382,6 +382,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# Monitoring data (issue 13, datasets): an uploaded dataset past this many bytes is refused (413).
+DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 500 * 1024**2)
+
 # Monitoring: alerts, the monitoring e-mail and /metrics (monitoring/alerts.py, digest.py,
 # prometheus.py). /metrics is open when METRICS_TOKEN is empty (a private network's scraper);
 # set it and Prometheus sends `Authorization: Bearer <token>` (its `authorization` setting).

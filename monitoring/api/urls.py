@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401  (each part of monitoring adds its endpoints here)
 
-from . import alerts, monitors
+from . import alerts, datasets, monitors
 
 app_name = "monitoring-api"
 
@@ -17,4 +17,6 @@ urlpatterns: list = [
         "alerts/<int:pk>/acknowledge/", alerts.AlertAcknowledge.as_view(), name="alert-acknowledge"
     ),
     path("alerts/<int:pk>/mute/", alerts.AlertMute.as_view(), name="alert-mute"),
+    path("models/<str:name>/datasets/", datasets.DatasetList.as_view(), name="datasets"),
+    path("datasets/<int:dataset_id>/", datasets.DatasetDetail.as_view(), name="dataset"),
 ]
