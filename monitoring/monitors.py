@@ -16,6 +16,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from audit.services import record
 from registry.models import RegisteredModel
 
+from . import datasets
 from .access import can_manage_monitors
 from .alerts import OPS
 from .models import EvaluationKind, Interval, Monitor
@@ -229,10 +230,10 @@ def request_runs(*, monitor: Monitor, actor=None, trigger: str = "schedule") -> 
     window (oldest first); drift compares them with the model's latest reference dataset.
     A kind with nothing to evaluate (no batch, no reference for drift) is left out. Returns
     the runs, new or the live ones already asked for the same inputs."""
-    from . import datasets, services
+    from . import services
 
     since, until = window_of(monitor)
-    batches = list(datasets.batches_between(monitor.model, since, until).order_by("observed_at"))
+    batches = list(datasets.batches_between(monitor.model, since, until))
     runs = []
     if batches:
         newest, window = batches[-1], batches[:-1]
