@@ -14,9 +14,16 @@ from notifications import services as notification_services
 from notifications.models import Notification, OutboxEmail
 from notifications.tasks import send_due_emails
 from tests.monitoring_watch import a_monitor, batch, finished_run, model_in_production
-from tests.test_notification_emails import smtp, smtp_port  # noqa: F401 - fixtures
+from tests.test_notification_emails import SmtpServer, smtp_port  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mail_server(smtp_port):  # noqa: F811 - the fixture imported above
+    server = SmtpServer(smtp_port)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -86,8 +93,8 @@ def test_watchers_hear_of_a_warning_in_the_app_only(setup, people):
     assert not OutboxEmail.objects.filter(subject__contains="roc_auc").exists()
 
 
-def test_a_critical_alert_and_its_resolve_reach_the_smtp_server_at_once(setup, smtp):  # noqa: F811
-    mailbox = smtp.start()
+def test_a_critical_alert_and_its_resolve_reach_the_smtp_server_at_once(setup, mail_server):
+    mailbox = mail_server.start()
     model, monitor, data = setup
 
     def told():

@@ -17,9 +17,16 @@ from notifications import services as notification_services
 from notifications.models import OutboxEmail
 from notifications.tasks import send_due_emails
 from tests.monitoring_watch import a_monitor, batch, finished_run, model_in_production
-from tests.test_notification_emails import smtp, smtp_port  # noqa: F401 - fixtures
+from tests.test_notification_emails import SmtpServer, smtp_port  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mail_server(smtp_port):  # noqa: F811 - the fixture imported above
+    server = SmtpServer(smtp_port)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -42,12 +49,12 @@ def digests(mailbox):
 
 def test_the_weekly_email_has_health_alerts_and_a_chart_drawn_in_chromium(
     watched,
-    smtp,
+    mail_server,
     chromium_path,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.KALEIDO_BROWSER_PATH = chromium_path
-    mailbox = smtp.start()
+    mailbox = mail_server.start()
     started = time.monotonic()
     assert send_digests() == 1  # alice watches; nobody else does
     took = time.monotonic() - started
@@ -67,9 +74,9 @@ def test_the_weekly_email_has_health_alerts_and_a_chart_drawn_in_chromium(
     assert took < 60, f"drawing the charts took {took:.1f} s"
 
 
-def test_without_a_browser_the_email_goes_with_tables_and_links(watched, smtp, settings):  # noqa: F811
+def test_without_a_browser_the_email_goes_with_tables_and_links(watched, mail_server, settings):
     settings.KALEIDO_BROWSER_PATH = "/nonexistent/chromium"
-    mailbox = smtp.start()
+    mailbox = mail_server.start()
     assert send_due_digests() == 1
     [message] = digests(mailbox)
     html = message.get_body(preferencelist=("html",)).get_content()
