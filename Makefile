@@ -32,7 +32,7 @@ run: install
 	@echo "    victor viewer in Fraud          mallory data scientist in team Growth"
 	@echo "    admin  superuser"
 	@echo ""
-	@$(VENV)/bin/celery -A vetted worker --loglevel=INFO --concurrency=2 & worker=$$!; \
+	@$(VENV)/bin/celery -A vetted worker --loglevel=INFO --concurrency=2 -Q celery,monitoring & worker=$$!; \
 	$(VENV)/bin/celery -A vetted beat --loglevel=INFO & beat=$$!; \
 	trap 'kill -TERM $$worker $$beat 2>/dev/null; wait $$worker $$beat' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn vetted.wsgi --config python:vetted.gunicorn_conf --bind $(HOST):$(PORT) \

@@ -660,6 +660,34 @@ def list_requests(api: Api, args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+# --- Evaluations ----------------------------------------------------------------------------
+
+EVALUATION_POLL_SECONDS = 2.0
+
+
+def evaluate(api: Api, args: argparse.Namespace) -> int:
+    """Ask for an evaluation and print its run id; with --wait, its result as JSON once it ends
+    (exit 1 when it failed)."""
+    body: dict[str, Any] = {"version": args.version, "kind": args.kind, "dataset": args.data}
+    if args.reference is not None:
+        body["reference"] = args.reference
+    run = api.json("POST", f"models/{_q(args.model)}/evaluations/", json=body)
+    if not args.wait:
+        print(run["id"], flush=True)
+        page = api.base.removesuffix("/api/v1/") + run["url"]
+        _say(f"Evaluation {run['id']} is {run['status']}: {page}")
+        return Exit.OK
+    _say(f"Evaluation {run['id']}: waiting for it to finish…")
+    while run["status"] in ("pending", "running"):
+        time.sleep(EVALUATION_POLL_SECONDS)
+        run = api.json("GET", f"evaluations/{run['id']}/")
+    print(json.dumps(run, indent=2), flush=True)
+    if run["status"] == "failed":
+        _say(f"Evaluation {run['id']} failed: {run['error']}")
+        return Exit.ERROR
+    return Exit.OK
+
+
 # --- Command line ---------------------------------------------------------------------------
 
 
@@ -843,6 +871,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mine", action="store_true", help="only those you opened")
     p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser(
+        "evaluate",
+        help="evaluate a version on a dataset: performance, drift or fairness",
+        description="Queue an evaluation (or find the same one already queued). Prints its run "
+        "id; with --wait, its result as JSON once it ends, exit 1 if it failed.",
+    )
+    p.set_defaults(run=evaluate)
+    p.add_argument("model", type=_model_name)
+    p.add_argument("version", type=int, metavar="VERSION")
+    p.add_argument("--kind", required=True, choices=["performance", "drift", "fairness"])
+    p.add_argument("--data", required=True, type=int, metavar="ID", help="the dataset judged")
+    p.add_argument(
+        "--reference",
+        type=int,
+        metavar="ID",
+        help="drift: the dataset compared with (default: the model's latest reference)",
+    )
+    p.add_argument("--wait", action="store_true", help="wait for the result and print it")
     return parser
 
 

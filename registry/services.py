@@ -750,6 +750,11 @@ def finish_load_check(
             "isolation": isolation[:300],
         },
     )
+    transaction.on_commit(
+        lambda: stages.load_check_finished.send(
+            sender=ModelVersion, version=check.version, status=status
+        )
+    )
     return True
 
 

@@ -7,8 +7,8 @@
   merged promotion request, "seed" by demo or benchmark seeding, never reachable over HTTP) and
   the reason given. Higher apps (reviews) register theirs in `AppConfig.ready()`; the registry
   never imports them. With no gate registered, every move the table allows goes through.
-- `stage_moved` and `alias_changed` are sent once the change is committed, for apps that notify
-  or start evaluations.
+- `stage_moved`, `alias_changed` and `load_check_finished` are sent once the change is
+  committed, for apps that notify or start evaluations.
 """
 
 from collections.abc import Callable
@@ -31,8 +31,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Sent after commit. stage_moved(version, from_stage, to_stage, actor, reason);
 # alias_changed(model, alias, version or None when removed, actor, reason).
+# load_check_finished(version, status): a version's load check ended (passed, failed, errored).
 stage_moved = Signal()
 alias_changed = Signal()
+load_check_finished = Signal()
 
 
 @dataclass(frozen=True)

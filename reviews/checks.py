@@ -29,6 +29,7 @@ class CheckResult:
     name: str
     state: CheckState
     detail: str = ""
+    url: str = ""  # the evidence, e.g. the evaluation run the result comes from
 
 
 @dataclass(frozen=True)

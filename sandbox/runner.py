@@ -1,9 +1,11 @@
 """Run one script over a private copy of a model's files, in bubblewrap, and read its one result.
 
 What the script gets: the Python environment read-only, its workspace's `model/` and `inputs/`
-read-only, a private `/tmp` of bounded size, a clean environment, user 65534, no network, its own
-PID namespace and limits on wall time, CPU, memory, file size, processes and output. It returns
-one JSON object on the file descriptor named by `SANDBOX_RESULT_FD`; that is all that comes out.
+read-only, an `outputs/` folder it may write (files bounded by the file-size limit, read by the
+caller once it has ended), a private `/tmp` of bounded size, a clean environment, user 65534, no
+network, its own PID namespace and limits on wall time, CPU, memory, file size, processes and
+output. It returns one JSON object on the file descriptor named by `SANDBOX_RESULT_FD`; that
+and the files in `outputs/` are all that comes out.
 
 Two ways to make that with bubblewrap, tried in order when the isolation is first needed:
 - as root (a host or VM): namespaces without a user namespace, then `setpriv` drops to uid 65534,
@@ -87,14 +89,16 @@ WORKSPACE_PREFIX = "vetted-sandbox-"
 
 
 class Workspace:
-    """A private folder for one run: the caller copies the model into `model_dir`."""
+    """A private folder for one run: the caller copies the model into `model_dir` and what it
+    reads into `inputs_dir`, and reads what the script wrote from `outputs_dir` after the run."""
 
     def __init__(self, root: Path):
         self.root = root
         self.model_dir = root / "model"
         self.inputs_dir = root / "inputs"
+        self.outputs_dir = root / "outputs"
         self.tmp_dir = root / "tmp"  # the writable folder under weak isolation only
-        for folder in (self.model_dir, self.inputs_dir, self.tmp_dir):
+        for folder in (self.model_dir, self.inputs_dir, self.outputs_dir, self.tmp_dir):
             folder.mkdir()
 
 
@@ -146,6 +150,7 @@ def _binds(ws: Workspace | None) -> list[str]:
         binds.append(("--ro-bind", str(ws.root / "entry.py"), str(INSIDE / "entry.py")))
         binds.append(("--ro-bind", str(ws.model_dir), str(INSIDE / "model")))
         binds.append(("--ro-bind", str(ws.inputs_dir), str(INSIDE / "inputs")))
+        binds.append(("--bind", str(ws.outputs_dir), str(INSIDE / "outputs")))
     args = [*links, *_parent_dirs([dest for _, _, dest in binds])]
     for option, source, dest in binds:
         args += [option, source, dest]
@@ -340,6 +345,7 @@ def _command(iso: Isolation, ws: Workspace, limits: Limits, result_fd: int) -> l
         script,
         str(folder / "model"),
         str(folder / "inputs"),
+        str(folder / "outputs"),
     ]
 
 
@@ -352,6 +358,8 @@ def _prepare(ws: Workspace, script: Path, iso: Isolation) -> None:
             path.chmod(0o711 if path == ws.root else 0o755)
         else:
             path.chmod(0o644)
+    if iso.drop_to_sandbox_user:  # in a user namespace the caller is 65534 inside already
+        os.chown(ws.outputs_dir, SANDBOX_UID, SANDBOX_UID)
     if iso.kind == "weak" and iso.drop_to_sandbox_user:
         os.chown(ws.tmp_dir, SANDBOX_UID, SANDBOX_UID)
         ws.tmp_dir.chmod(0o700)
@@ -365,7 +373,8 @@ def run_script(
     iso: Isolation,
     while_running: Callable[[], None] | None = None,
 ) -> SandboxRun:
-    """Run `script MODEL_DIR INPUTS_DIR` in the sandbox and return its one JSON result.
+    """Run `script MODEL_DIR INPUTS_DIR OUTPUTS_DIR` in the sandbox and return its one JSON
+    result; files it wrote to OUTPUTS_DIR are in `ws.outputs_dir` until the workspace ends.
 
     `while_running` is called on this thread at least every half second while the script runs:
     the caller's chance to say it is still alive (a heartbeat) without a thread of its own.

@@ -382,6 +382,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# Monitoring, evaluation runs: their own queue (a long evaluation never holds up load checks
+# and e-mails), and the sandbox's limits while a stored model predicts on a dataset.
+MONITORING_QUEUE = env_str("MONITORING_QUEUE", "monitoring")
+EVALUATION_TIMEOUT_SECONDS = env_int("EVALUATION_TIMEOUT_SECONDS", 1800)
+EVALUATION_MEMORY_MB = env_int("EVALUATION_MEMORY_MB", 4096)
+CELERY_TASK_ROUTES = {"monitoring.tasks.run_evaluation": {"queue": MONITORING_QUEUE}}
+CELERY_BEAT_SCHEDULE["requeue-stalled-evaluations"] = {
+    "task": "monitoring.tasks.requeue_stalled_evaluations",
+    "schedule": float(LOAD_CHECK_HEARTBEAT_SECONDS),
+}
+
 # Monitoring data (issue 13, datasets): an uploaded dataset past this many bytes is refused (413).
 DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 500 * 1024**2)
 

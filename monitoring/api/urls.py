@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401  (each part of monitoring adds its endpoints here)
 
-from . import alerts, datasets, monitors
+from . import alerts, datasets, evaluations, monitors
 
 app_name = "monitoring-api"
 
@@ -19,4 +19,10 @@ urlpatterns: list = [
     path("alerts/<int:pk>/mute/", alerts.AlertMute.as_view(), name="alert-mute"),
     path("models/<str:name>/datasets/", datasets.DatasetList.as_view(), name="datasets"),
     path("datasets/<int:dataset_id>/", datasets.DatasetDetail.as_view(), name="dataset"),
+    path(
+        "models/<str:name>/evaluations/",
+        evaluations.ModelEvaluations.as_view(),
+        name="model-evaluations",
+    ),
+    path("evaluations/<int:pk>/", evaluations.EvaluationDetail.as_view(), name="evaluation"),
 ]

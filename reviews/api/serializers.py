@@ -34,6 +34,7 @@ class CheckSerializer(TypedSerializer):
     name = serializers.CharField()
     state = serializers.ChoiceField(choices=CHECK_STATES)
     detail = serializers.CharField()
+    url = serializers.CharField(help_text="The evidence's page (an evaluation run), or empty")
 
 
 class ReviewSerializer(TypedSerializer):
@@ -116,7 +117,7 @@ def request_data(http_request, request: PromotionRequest) -> dict:
         "closed_at": request.closed_at,
         "merged_by": _username(request.merged_by),
         "checks": [
-            {"name": c.name, "state": c.state, "detail": c.detail}
+            {"name": c.name, "state": c.state, "detail": c.detail, "url": c.url}
             for c in (status.checks if status else [])
         ],
         "missing": status.missing if status else [],

@@ -1,0 +1,249 @@
+"""Evaluation results as review checks: registered with reviews.checks in AppConfig.ready().
+
+Each kind reads the latest run of the request's version of the kind its metric comes from:
+pending while that run is queued or running (or none was made yet), then pass or fail, with a
+link to the run's page. A run that ends calls dismiss_stale_approvals, so approvals that saw a
+check pending do not count once it has an answer.
+"""
+
+from django.core.exceptions import ValidationError
+
+from reviews.checks import (
+    FAIL,
+    OPERATORS,
+    PASS,
+    PENDING,
+    CheckResult,
+    production_version_of,
+    register_check_kind,
+)
+
+from .models import EvaluationKind, EvaluationRun, RunStatus
+
+# Summary keys each kind of run writes, and how people read them.
+METRICS = {
+    "accuracy": (EvaluationKind.PERFORMANCE, "accuracy"),
+    "precision": (EvaluationKind.PERFORMANCE, "precision"),
+    "recall": (EvaluationKind.PERFORMANCE, "recall"),
+    "f1": (EvaluationKind.PERFORMANCE, "F1"),
+    "roc_auc": (EvaluationKind.PERFORMANCE, "ROC AUC"),
+    "log_loss": (EvaluationKind.PERFORMANCE, "log loss"),
+    "mae": (EvaluationKind.PERFORMANCE, "MAE"),
+    "rmse": (EvaluationKind.PERFORMANCE, "RMSE"),
+    "r2": (EvaluationKind.PERFORMANCE, "R²"),
+    "mape": (EvaluationKind.PERFORMANCE, "MAPE"),
+    "share_drifted": (EvaluationKind.DRIFT, "share of drifted features"),
+    "drifted_features": (EvaluationKind.DRIFT, "drifted features"),
+    "max_psi": (EvaluationKind.DRIFT, "largest PSI"),
+    "prediction_psi": (EvaluationKind.DRIFT, "prediction PSI"),
+    "min_disparate_impact_ratio": (EvaluationKind.FAIRNESS, "lowest disparate impact ratio"),
+    "max_demographic_parity_difference": (
+        EvaluationKind.FAIRNESS,
+        "largest demographic parity difference",
+    ),
+    "max_equalized_odds_difference": (EvaluationKind.FAIRNESS, "largest equalized odds difference"),
+}
+LOWER_IS_BETTER = {"log_loss", "mae", "rmse", "mape"}
+LIVE = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+def run_url(run: EvaluationRun) -> str:
+    return f"/evaluations/{run.pk}/"
+
+
+def latest_run(version_id: int, kind: str) -> EvaluationRun | None:
+    """The version's newest run of this kind, whatever started it."""
+    return (
+        EvaluationRun.objects.select_related("baseline")
+        .filter(version_id=version_id, kind=kind)
+        .first()
+    )
+
+
+def _answer(version, kind: str, name: str, judge) -> CheckResult:
+    """Pending, failed or judged by `judge(run) -> (state, detail)` on the newest run."""
+    run = latest_run(version.pk, kind)
+    if run is None:
+        return CheckResult(name, PENDING, "not evaluated yet")
+    url = run_url(run)
+    if run.status in LIVE:
+        return CheckResult(name, PENDING, f"evaluation {run.get_status_display().lower()}", url)
+    if run.status == RunStatus.FAILED:
+        return CheckResult(name, FAIL, "the evaluation failed", url)
+    state, detail = judge(run)
+    return CheckResult(name, state, detail, url)
+
+
+def _summary_value(run: EvaluationRun, metric: str) -> float | None:
+    value = (run.metrics.get("summary") or {}).get(metric)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _number(spec: dict, key: str, *, low: float | None = None) -> float:
+    value = spec.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValidationError(f"{key} must be a number.")
+    if low is not None and value < low:
+        raise ValidationError(f"{key} must be {low:g} or more.")
+    return value
+
+
+def _metric(spec: dict) -> str:
+    metric = spec.get("metric")
+    if metric not in METRICS:
+        raise ValidationError(f"metric must be one of: {', '.join(METRICS)}.")
+    return metric
+
+
+# --- evaluation_metric: {"metric": "roc_auc", "op": ">=", "value": 0.85} ---------------------
+
+
+def _clean_metric(spec: dict) -> dict:
+    if spec.get("op") not in OPERATORS:
+        raise ValidationError(f"op must be one of: {', '.join(OPERATORS)}.")
+    return {"metric": _metric(spec), "op": spec["op"], "value": _number(spec, "value")}
+
+
+def _metric_name(spec: dict) -> str:
+    return f"{METRICS[spec['metric']][1]} {OPERATORS[spec['op']][0]} {spec['value']:g}"
+
+
+def _evaluate_metric(request, spec: dict) -> CheckResult:
+    kind = METRICS[spec["metric"]][0]
+
+    def judge(run):
+        value = _summary_value(run, spec["metric"])
+        if value is None:
+            return FAIL, f"{spec['metric']} could not be computed"
+        holds = OPERATORS[spec["op"]][1](value, spec["value"])
+        return (PASS if holds else FAIL), f"{value:.4g}"
+
+    return _answer(request.version, kind, _metric_name(spec), judge)
+
+
+# --- evaluation_vs_production: {"metric": "roc_auc", "max_drop": 0.01} -----------------------
+
+
+def _clean_vs_production(spec: dict) -> dict:
+    return {"metric": _metric(spec), "max_drop": _number(spec, "max_drop", low=0)}
+
+
+def _vs_production_name(spec: dict) -> str:
+    label = METRICS[spec["metric"]][1]
+    return f"{label} no worse than production by more than {spec['max_drop']:g}"
+
+
+def _baseline(run: EvaluationRun, production) -> EvaluationRun | None:
+    """The production version's run on the same data: the one made beside it on upload, else
+    its newest of the same kind on the same dataset."""
+    if run.baseline is not None and run.baseline.version_id == production.pk:
+        return run.baseline
+    return EvaluationRun.objects.filter(
+        version_id=production.pk, kind=run.kind, dataset_id=run.dataset_id
+    ).first()
+
+
+def _evaluate_vs_production(request, spec: dict) -> CheckResult:
+    metric = spec["metric"]
+    kind = METRICS[metric][0]
+    name = _vs_production_name(spec)
+    production = production_version_of(request)
+    if production is None or production.pk == request.version_id:
+        return CheckResult(name, PASS, "no other version in production to compare with")
+    run = latest_run(request.version_id, kind)
+    if run is None:
+        return CheckResult(name, PENDING, "not evaluated yet")
+    if run.status in LIVE:
+        return CheckResult(
+            name, PENDING, f"evaluation {run.get_status_display().lower()}", run_url(run)
+        )
+    if run.status == RunStatus.FAILED:
+        return CheckResult(name, FAIL, "the evaluation failed", run_url(run))
+    baseline = _baseline(run, production)
+    if baseline is None or baseline.status in LIVE:
+        detail = f"production v{production.number} not evaluated on the same data yet"
+        return CheckResult(name, PENDING, detail, run_url(run))
+    value, current = _summary_value(run, metric), _summary_value(baseline, metric)
+    if value is None:
+        return CheckResult(name, FAIL, f"{metric} could not be computed", run_url(run))
+    if current is None:
+        detail = f"production v{production.number} has no {metric} on the same data"
+        return CheckResult(name, PASS, detail, run_url(run))
+    drop = value - current if metric in LOWER_IS_BETTER else current - value
+    detail = f"{value:.4g} against {current:.4g} in production v{production.number}"
+    return CheckResult(name, PASS if drop <= spec["max_drop"] else FAIL, detail, run_url(run))
+
+
+# --- drift_psi: {"max_psi": 0.2} -------------------------------------------------------------
+
+
+def _clean_psi(spec: dict) -> dict:
+    return {"max_psi": _number(spec, "max_psi", low=0)}
+
+
+def _psi_name(spec: dict) -> str:
+    return f"no feature with PSI ≥ {spec['max_psi']:g} against the reference"
+
+
+def _evaluate_psi(request, spec: dict) -> CheckResult:
+    def judge(run):
+        over = [
+            f"{f['name']} {f['psi']:.3g}"
+            for f in run.metrics.get("features", [])
+            if isinstance(f.get("psi"), int | float) and f["psi"] >= spec["max_psi"]
+        ]
+        if over:
+            return FAIL, ", ".join(over[:5]) + (
+                f" and {len(over) - 5} more" if len(over) > 5 else ""
+            )
+        largest = _summary_value(run, "max_psi")
+        return PASS, "largest PSI " + (f"{largest:.3g}" if largest is not None else "unknown")
+
+    return _answer(request.version, EvaluationKind.DRIFT, _psi_name(spec), judge)
+
+
+# --- fairness_ratio: {"min_ratio": 0.8} ------------------------------------------------------
+
+
+def _clean_ratio(spec: dict) -> dict:
+    ratio = _number(spec, "min_ratio", low=0)
+    if ratio > 1:
+        raise ValidationError("min_ratio must be between 0 and 1.")
+    return {"min_ratio": ratio}
+
+
+def _ratio_name(spec: dict) -> str:
+    return f"disparate impact ratio ≥ {spec['min_ratio']:g} for every group"
+
+
+def _evaluate_ratio(request, spec: dict) -> CheckResult:
+    def judge(run):
+        low = []
+        for attribute in run.metrics.get("attributes", []):
+            ratio = attribute.get("disparate_impact_ratio")
+            if isinstance(ratio, int | float) and ratio < spec["min_ratio"]:
+                low.append(f"{attribute.get('name')} {ratio:.3g}")
+        if low:
+            return FAIL, ", ".join(low)
+        lowest = _summary_value(run, "min_disparate_impact_ratio")
+        if lowest is None:
+            return PASS, "no group large enough to judge"
+        return PASS, f"lowest {lowest:.3g}"
+
+    return _answer(request.version, EvaluationKind.FAIRNESS, _ratio_name(spec), judge)
+
+
+def register() -> None:
+    register_check_kind(
+        "evaluation_metric", clean=_clean_metric, name=_metric_name, evaluate=_evaluate_metric
+    )
+    register_check_kind(
+        "evaluation_vs_production",
+        clean=_clean_vs_production,
+        name=_vs_production_name,
+        evaluate=_evaluate_vs_production,
+    )
+    register_check_kind("drift_psi", clean=_clean_psi, name=_psi_name, evaluate=_evaluate_psi)
+    register_check_kind(
+        "fairness_ratio", clean=_clean_ratio, name=_ratio_name, evaluate=_evaluate_ratio
+    )
