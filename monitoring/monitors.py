@@ -16,7 +16,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from audit.services import record
 from registry.models import RegisteredModel
 
-from . import datasets
+from . import datasets, services
 from .access import can_manage_monitors
 from .alerts import OPS
 from .models import EvaluationKind, Interval, Monitor
@@ -227,36 +227,37 @@ def window_of(monitor: Monitor, now=None) -> tuple:
 def request_runs(*, monitor: Monitor, actor=None, trigger: str = "schedule") -> list:
     """Ask for the monitor's evaluations of each live version in its stages, over the
     production batches of its window: the newest batch is the run's dataset, the others its
-    window (oldest first); drift compares them with the model's latest reference dataset.
-    A kind with nothing to evaluate (no batch, no reference for drift) is left out. Returns
-    the runs, new or the live ones already asked for the same inputs."""
-    from . import services
-
+    window (oldest first). Performance and fairness take the labelled batches only (labels
+    arrive later than inputs); drift takes them all and compares them with the model's latest
+    reference dataset. A kind with nothing to evaluate is left out. Returns the runs, new or
+    the live ones already asked for the same inputs."""
     since, until = window_of(monitor)
     batches = list(datasets.batches_between(monitor.model, since, until))
+    reference = datasets.default_datasets(monitor.model)["reference"]
+    inputs = {
+        EvaluationKind.PERFORMANCE: [b for b in batches if b.label_column],
+        EvaluationKind.FAIRNESS: [b for b in batches if b.label_column and b.protected_columns],
+        EvaluationKind.DRIFT: batches if reference is not None else [],
+    }
     runs = []
-    if batches:
-        newest, window = batches[-1], batches[:-1]
-        reference = datasets.default_datasets(monitor.model)["reference"]
-        versions = monitor.model.versions.filter(stage__in=monitor.stages).order_by("number")
-        for version in versions:
-            version.model = monitor.model
-            for kind in monitor.kinds:
-                if kind == EvaluationKind.DRIFT and reference is None:
-                    continue
-                if kind == EvaluationKind.FAIRNESS and not newest.protected_columns:
-                    continue
-                run, _ = services.request_evaluation(
-                    actor=actor,
-                    version=version,
-                    kind=kind,
-                    dataset=newest,
-                    reference=reference if kind == EvaluationKind.DRIFT else None,
-                    trigger=trigger,
-                    monitor=monitor,
-                    window=window,
-                )
-                runs.append(run)
+    versions = monitor.model.versions.filter(stage__in=monitor.stages).order_by("number")
+    for version in versions:
+        version.model = monitor.model
+        for kind in monitor.kinds:
+            found = inputs[EvaluationKind(kind)]
+            if not found:
+                continue
+            run, _ = services.request_evaluation(
+                actor=actor,
+                version=version,
+                kind=kind,
+                dataset=found[-1],
+                reference=reference if kind == EvaluationKind.DRIFT else None,
+                trigger=trigger,
+                monitor=monitor,
+                window=found[:-1],
+            )
+            runs.append(run)
     Monitor.objects.filter(pk=monitor.pk).update(last_run_at=timezone.now())
     return runs
 

@@ -8,8 +8,11 @@ import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from audit.models import AuditEvent
-from monitoring.models import Monitor
-from tests.monitoring_watch import ROC_RULE, a_monitor, model_in_production
+from monitoring import monitors
+from monitoring.models import Alert, EvaluationRun, Monitor
+from monitoring.tasks import run_evaluation
+from monitoring.tasks_watch import run_monitor
+from tests.monitoring_watch import ROC_RULE, a_monitor, batch, model_in_production
 from vetted.celery import app
 
 pytestmark = pytest.mark.django_db
@@ -207,3 +210,64 @@ def test_the_monitoring_email_setting_is_saved(client, alice):
     client.post("/settings/monitoring/", {"frequency": "daily"})
     assert alice.monitoring_digest.frequency == "daily"
     assert AuditEvent.objects.filter(verb="preferences.changed", actor_name="alice").exists()
+
+
+# --- What beat fires --------------------------------------------------------------------------
+
+
+def test_the_schedule_made_in_the_browser_fires_evaluations_that_open_alerts(
+    model, client, people, settings
+):
+
+    alice, bob = people["alice"], people["bob"]
+    old, middle, newest = (batch(alice, model, days_ago=d) for d in (20, 5, 1))
+    client.force_login(bob)
+    form = FORM | {
+        "kinds": ["performance", "fairness", "drift"],
+        "window_days": "7",
+        "rules": "accuracy >= 0.9 0.8",
+    }
+    client.post("/models/fraud-detector/monitors/new/", form)
+    monitor = Monitor.objects.get()
+    task = PeriodicTask.objects.get(pk=monitor.periodic_task_id)
+
+    app.loader.import_default_modules()
+    fired = app.tasks[task.task].apply(args=json.loads(task.args), kwargs=json.loads(task.kwargs))
+    assert fired.get() == 2  # no reference dataset: no drift; staging has no version
+
+    runs = EvaluationRun.objects.filter(monitor=monitor).order_by("kind")
+    assert [(r.kind, r.trigger, r.dataset_id) for r in runs] == [
+        ("fairness", "schedule", newest.pk),
+        ("performance", "schedule", newest.pk),
+    ]
+    assert [list(r.window.all()) for r in runs] == [[middle], [middle]]  # 20 days ago: outside
+    assert app.tasks[task.task].apply(args=json.loads(task.args)).get() == 2
+    assert EvaluationRun.objects.count() == 2, "the same window asks for the same runs"
+
+    for run in runs:
+        run_evaluation(run.pk)
+    performance = EvaluationRun.objects.get(kind="performance")
+    assert performance.status == "done", performance.error
+    accuracy = performance.metrics["summary"]["accuracy"]
+    alert = Alert.objects.get()
+    assert (alert.run, alert.value, alert.level) == (performance, accuracy, "critical")
+    monitor.refresh_from_db()
+    assert monitor.last_run_at is not None
+
+
+def test_run_now_asks_for_the_evaluations_at_once(model, people, api_as):
+
+    batch(people["alice"], model)
+    monitor = api_as(people["bob"]).post(f"{M}/", BODY).json()
+    answer = api_as(people["bob"]).post(f"{M}/{monitor['id']}/run/")
+    assert answer.status_code == 202
+    runs = EvaluationRun.objects.filter(pk__in=answer.json()["runs"])
+    assert [(r.kind, r.trigger) for r in runs] == [("performance", "manual")]  # no reference
+
+
+def test_a_switched_off_or_deleted_monitor_fires_nothing(model, bob):
+
+    monitor = a_monitor(bob, model)
+    monitors.update_monitor(actor=bob, monitor=monitor, enabled=False)
+    assert run_monitor(monitor.pk) == 0
+    assert run_monitor(monitor.pk + 100) == 0
