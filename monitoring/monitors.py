@@ -107,7 +107,10 @@ def _check(actor, model: RegisteredModel) -> None:
 
 
 def _name_taken(model: RegisteredModel, name: str, but: int | None = None) -> None:
-    if Monitor.objects.filter(model=model, name=name).exclude(pk=but).exists():
+    same = Monitor.objects.filter(model=model, name=name)
+    if but is not None:
+        same = same.exclude(pk=but)
+    if same.exists():
         raise ValidationError(f"This model already has a monitor called {name!r}.")
 
 

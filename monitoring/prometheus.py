@@ -122,15 +122,15 @@ class MonitoringCollector:
             .annotate(n=Count("id"), timed=Count("duration_seconds"), took=Sum("duration_seconds"))
             .order_by("version__model__name", "kind", "status")
         )
-        timed: dict[tuple[str, str], list[float]] = {}
+        counts: dict[tuple[str, str], int] = {}
+        sums: dict[tuple[str, str], float] = {}
         for row in rows:
             key = (row["version__model__name"], row["kind"])
             totals.add_metric([*key, row["status"]], row["n"])
-            count_sum = timed.setdefault(key, [0, 0.0])
-            count_sum[0] += row["timed"]
-            count_sum[1] += row["took"] or 0.0
-        for key, (count, total) in timed.items():
-            durations.add_metric(list(key), count_value=count, sum_value=total)
+            counts[key] = counts.get(key, 0) + row["timed"]
+            sums[key] = sums.get(key, 0.0) + (row["took"] or 0.0)
+        for key, count in counts.items():
+            durations.add_metric(list(key), count_value=count, sum_value=sums[key])
         yield from (durations, totals)
 
 

@@ -86,7 +86,8 @@ def _message(email: OutboxEmail, connection) -> EmailMultiAlternatives:
     )
     message.attach_alternative(email.html_body, "text/html")
     if email.inline_images:
-        message.mixed_subtype = "related"  # the images belong to the HTML, not attachments
+        # The images belong to the HTML, not attachments (Django's attribute; not in its stubs).
+        message.mixed_subtype = "related"  # type: ignore[attr-defined]
         for image in email.inline_images:
             part = MIMEImage(base64.b64decode(image["png_base64"]), "png")
             part.add_header("Content-ID", f"<{image['cid']}>")
