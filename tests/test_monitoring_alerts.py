@@ -14,6 +14,7 @@ from notifications import services as notification_services
 from notifications.models import Notification, OutboxEmail
 from notifications.tasks import send_due_emails
 from tests.monitoring_watch import a_monitor, batch, finished_run, model_in_production
+from tests.page_factories import assert_strict_page, count_queries
 from tests.test_notification_emails import SmtpServer, smtp_port  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
@@ -225,6 +226,7 @@ def test_the_alerts_page_shows_buttons_to_those_who_may_use_them(open_alert, cli
     assert "Acknowledge" not in page.content.decode()
     client.force_login(people["bob"])
     page = client.get("/alerts/")
+    assert_strict_page(page)
     assert "Acknowledge" in page.content.decode()
     response = client.post(f"/alerts/{open_alert.pk}/acknowledge/")
     assert response.status_code == 302
@@ -239,14 +241,11 @@ def test_the_alerts_page_shows_buttons_to_those_who_may_use_them(open_alert, cli
 
 
 def test_the_alerts_page_costs_the_same_queries_for_one_or_many(setup, client, people):
-    from tests.monitoring_watch import a_monitor as make
-    from tests.page_factories import count_queries
-
     model, monitor, data = setup
     judge(monitor, data, roc_auc=0.7)
     client.force_login(people["bob"])
     one = count_queries(client, "/alerts/")
     for n in range(3):
-        other = make(people["bob"], model, name=f"m{n}")
+        other = a_monitor(people["bob"], model, name=f"m{n}")
         judge(other, data, roc_auc=0.7)
     assert count_queries(client, "/alerts/") == one

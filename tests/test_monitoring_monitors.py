@@ -13,6 +13,7 @@ from monitoring.models import Alert, EvaluationRun, Monitor
 from monitoring.tasks import run_evaluation
 from monitoring.tasks_watch import run_monitor
 from tests.monitoring_watch import ROC_RULE, a_monitor, batch, model_in_production
+from tests.page_factories import assert_strict_page
 from vetted.celery import app
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +81,13 @@ def test_a_change_moves_the_schedule_and_switching_off_stops_it(model, bob, api_
     event = AuditEvent.objects.get(verb="monitor.edited")
     assert event.before == {"interval": "hourly", "enabled": True}
     assert event.after == {"interval": "weekly", "enabled": False}
+
+
+def test_a_partial_change_leaves_the_other_fields_alone(model, bob, api_as):
+    made = api_as(bob).post(f"{M}/", BODY | {"enabled": False}).json()
+    changed = api_as(bob).patch(f"{M}/{made['id']}/", {"name": "renamed"}).json()
+    assert changed | {"name": "drift watch"} == made
+    assert PeriodicTask.objects.get().enabled is False
 
 
 def test_deleting_a_monitor_deletes_its_schedule(model, bob, api_as):
@@ -169,7 +177,9 @@ def test_a_monitor_made_in_the_browser_is_scheduled_and_can_be_edited(model, cli
     task = PeriodicTask.objects.get(pk=monitor.periodic_task_id)
     assert (task.interval.every, task.interval.period) == (1, IntervalSchedule.DAYS)
 
-    page = client.get(f"/models/fraud-detector/monitors/{monitor.pk}/edit/").content.decode()
+    response = client.get(f"/models/fraud-detector/monitors/{monitor.pk}/edit/")
+    assert_strict_page(response)
+    page = response.content.decode()
     assert "min_disparate_impact_ratio &gt;= 0.8 0.6" in page and "Run now" in page
     client.post(
         f"/models/fraud-detector/monitors/{monitor.pk}/edit/", FORM | {"interval": "hourly"}
