@@ -91,12 +91,28 @@ def json_ready(value):
 
 
 def _drift(run: EvaluationRun, progress: Progress) -> dict:
-    assert run.reference is not None
-    profile, sorted_reference = datasets.reference_profile(run.reference)
-    columns = list(run.reference.feature_columns)
-    if run.reference.prediction_column and run.dataset.prediction_column:
-        columns.append(run.dataset.prediction_column)
-    return drift.compare(profile, sorted_reference, _chunks(run, columns, progress), run.options)
+    """The current data's features (and prediction, when both sides have one) against the
+    reference's stored profile; the label and score are left out of the verdict."""
+    reference = run.reference
+    assert reference is not None
+    profile, sorted_reference = datasets.reference_profile(reference)
+    profiled = profile["columns"]
+    current = {c["name"] for c in run.dataset.schema}
+    features = [c for c in reference.feature_columns if c in profiled and c in current]
+    options = dict(run.options)
+    columns = list(features)
+    prediction = run.dataset.prediction_column
+    if prediction and reference.prediction_column in profiled:
+        options["prediction_column"] = prediction
+        options["prediction_reference_column"] = reference.prediction_column
+        columns.append(prediction)
+    wanted = (
+        {*features, reference.prediction_column}
+        if "prediction_column" in options
+        else set(features)
+    )
+    compared = {**profile, "columns": {k: v for k, v in profiled.items() if k in wanted}}
+    return drift.compare(compared, sorted_reference, _chunks(run, columns, progress), options)
 
 
 def _chunks(run: EvaluationRun, columns: list[str], progress: Progress) -> Iterator[pd.DataFrame]:
@@ -136,7 +152,8 @@ def _labelled(run: EvaluationRun, progress: Progress) -> dict:
         y_true,
         y_pred,
         protected,
-        min_group_size=int(run.options.get("min_group_size", 30)),
+        min_group_size=int(run.options["min_group_size"]),
+        four_fifths=float(run.options["four_fifths"]),
     )
 
 

@@ -33,7 +33,8 @@ def found(**seen):
 
 
 class Worker:
-    """A real `celery worker` process; its log is read on a thread so its pipe never fills."""
+    """A real `celery worker` process consuming both queues, as `make run`'s does; its log is
+    read on a thread so its pipe never fills."""
 
     def __init__(self, purge: bool = True, **env: str):
         self.log: list[str] = []
@@ -50,7 +51,7 @@ class Worker:
                 "--concurrency=2",
                 "--loglevel=INFO",
                 "-Q",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.MONITORING_QUEUE}",
             ],
             cwd=ROOT,
             env={
@@ -58,6 +59,7 @@ class Worker:
                 "DATABASE_URL": database_url(),
                 "CELERY_BROKER_URL": os.environ["REDIS_URL"],
                 "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+                "MONITORING_QUEUE": settings.MONITORING_QUEUE,
                 "SECRET_KEY": WORKER_SECRET,
                 "LOAD_CHECK_TIMEOUT_SECONDS": "25",
                 "LOAD_CHECK_MEMORY_MB": "2500",

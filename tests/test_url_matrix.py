@@ -21,8 +21,9 @@ from discussions import services as discussion_services
 from discussions.models import Comment, Thread
 from monitoring import alerts
 from monitoring import monitors as monitor_services
+from monitoring import services as monitoring_services
 from monitoring.datasets import store_dataset
-from monitoring.models import Alert, DigestPreference, EvaluationRun, Monitor
+from monitoring.models import Alert, Dataset, DigestPreference, EvaluationRun, Monitor
 from notifications.models import Event, Notification, Preference, Watch
 from notifications.services import notify
 from registry import services
@@ -72,8 +73,7 @@ class Case:
     api: bool = False
     format: str = "json"
     effect: Callable[[], bool] | None = None  # True once the write has happened
-    # Given the people, before the request; may answer ids for the path ({monitor}, {alert}).
-    prepare: Callable[[dict], dict | None] | None = None
+    prepare: Callable[[dict], None] | None = None  # given the people, before the request
 
 
 def model_description() -> str:
@@ -142,10 +142,33 @@ POLICY_JSON = {"to_stage": "production", "required_approvals": 2, "required_role
 R = "/api/v1/requests/2"
 
 
-def a_monitor_of_the_model(people) -> dict:
-    """bob's monitor of the model; its id goes into the path as {monitor}."""
+def evaluation_data(people) -> None:
+    """A labelled evaluation dataset of the model (its version has no signature to match)."""
+    store_dataset(
+        actor=people["alice"],
+        model=RegisteredModel.objects.get(name=NAME),
+        file=io.BytesIO(b"x,y\n1.0,0\n2.0,1\n"),
+        filename="evaluation.csv",
+        kind="evaluation",
+        label="y",
+    )
+
+
+def an_evaluation(people) -> None:
+    """Evaluation run 1 of version 1, queued by alice."""
+    evaluation_data(people)
+    monitoring_services.request_evaluation(
+        actor=people["alice"],
+        version=ModelVersion.objects.get(number=1),
+        kind="performance",
+        dataset=Dataset.objects.get(),
+    )
+
+
+def a_monitor_of_the_model(people) -> None:
+    """bob's monitor of the model (its id goes into the path as {monitor})."""
     model = RegisteredModel.objects.get(name=NAME)
-    monitor = monitor_services.create_monitor(
+    monitor_services.create_monitor(
         actor=people["bob"],
         model=model,
         name="matrix",
@@ -153,12 +176,11 @@ def a_monitor_of_the_model(people) -> dict:
         stages=["production"],
         rules=[{"metric": "roc_auc", "op": ">=", "warning": 0.85, "critical": 0.8}],
     )
-    return {"monitor": monitor.pk}
 
 
-def an_open_alert(people) -> dict:
-    """A run of bob's monitor broke its rule: one open alert, its id as {alert}."""
-    ids = a_monitor_of_the_model(people)
+def an_open_alert(people) -> None:
+    """A run of bob's monitor broke its rule: one open alert (its id goes in as {alert})."""
+    a_monitor_of_the_model(people)
     model = RegisteredModel.objects.get(name=NAME)
     data = store_dataset(
         actor=people["alice"],
@@ -173,13 +195,12 @@ def an_open_alert(people) -> dict:
         version=ModelVersion.objects.get(number=1),
         kind="performance",
         dataset=data,
-        monitor_id=ids["monitor"],
+        monitor=Monitor.objects.get(),
         inputs_key="matrix",
         status="done",
         metrics={"summary": {"roc_auc": 0.5}},
     )
     alerts.run_finished(run)
-    return {"alert": Alert.objects.get().pk}
 
 
 def the_alert() -> Alert:
@@ -785,6 +806,21 @@ MATRIX: dict[str, list[Case]] = {
             prepare=request_two,
         )
     ],
+    "monitoring-api:model-evaluations": [
+        Case("get", f"{M}/evaluations/", MEMBERS, api=True),
+        Case(
+            "post",
+            f"{M}/evaluations/",
+            PUSHERS,
+            lambda: {"version": 1, "kind": "performance", "dataset": Dataset.objects.get().pk},
+            api=True,
+            effect=lambda: EvaluationRun.objects.exists(),
+            prepare=evaluation_data,
+        ),
+    ],
+    "monitoring-api:evaluation": [
+        Case("get", "/api/v1/evaluations/{evaluation}/", MEMBERS, api=True, prepare=an_evaluation)
+    ],
     "reviews-api:team-policies": [
         Case("get", "/api/v1/teams/fraud/policies/", MEMBERS, api=True),
         Case(
@@ -862,9 +898,17 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         author=people["bob"], kind="model", anchor_id=NAME, body="bob's"
     )
     comment = thread.comments.get()
-    ids = (case.prepare(people) if case.prepare is not None else None) or {}
+    if case.prepare is not None:
+        case.prepare(people)
+    evaluation = EvaluationRun.objects.values_list("pk", flat=True).first()
     path = case.path.format(
-        token=token.pk, notification=notification, thread=thread.pk, comment=comment.pk, **ids
+        token=token.pk,
+        notification=notification,
+        thread=thread.pk,
+        comment=comment.pk,
+        evaluation=evaluation,
+        monitor=Monitor.objects.values_list("pk", flat=True).first(),
+        alert=Alert.objects.values_list("pk", flat=True).first(),
     )
     data = case.data() if callable(case.data) else case.data
 

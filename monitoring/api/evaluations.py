@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from registry.access import get_model_for
 from registry.models import ModelVersion
+from vetted.api.json_input import MAX_INTEGER
 from vetted.serializers import TypedSerializer
 
 from .. import services
@@ -76,10 +77,8 @@ def runs():
     return EvaluationRun.objects.select_related("version__model").prefetch_related("window")
 
 
-def _dataset_of(model, dataset_id: int | None, field: str) -> Dataset | None:
+def _dataset_of(model, dataset_id: int, field: str) -> Dataset:
     """A dataset of this model; another model's (or one that does not exist) is a 400."""
-    if dataset_id is None:
-        return None
     dataset = Dataset.objects.filter(pk=dataset_id, model=model).first()
     if dataset is None:
         raise ValidationError({field: [f"Model {model.name!r} has no dataset {dataset_id}."]})
@@ -106,7 +105,7 @@ class ModelEvaluations(generics.ListAPIView):
         params = self.request.query_params
         if "version" in params:
             number = params["version"]
-            if not (number.isascii() and number.isdigit()):
+            if not (number.isascii() and number.isdigit() and int(number) <= MAX_INTEGER):
                 raise ValidationError({"version": ["A version is a whole number."]})
             found = found.filter(version__number=int(number))
         for name, choices in (("kind", EvaluationKind.values), ("status", RunStatus.values)):
@@ -137,7 +136,11 @@ class ModelEvaluations(generics.ListAPIView):
             version=version,
             kind=data["kind"],
             dataset=_dataset_of(model, data["dataset"], "dataset"),
-            reference=_dataset_of(model, data["reference"], "reference"),
+            reference=(
+                _dataset_of(model, data["reference"], "reference")
+                if data["reference"] is not None
+                else None
+            ),
         )
         return Response(
             EvaluationSerializer(runs().get(pk=run.pk)).data,
@@ -151,6 +154,8 @@ class EvaluationDetail(APIView):
         summary="An evaluation run: status, progress, timings, error and metrics",
     )
     def get(self, request, pk):
+        if pk > MAX_INTEGER:  # no row has such an id, and PostgreSQL cannot compare it
+            raise Http404(f"No evaluation {pk}.")
         run = runs().for_user(request.user).filter(pk=pk).first()
         if run is None:
             raise Http404(f"No evaluation {pk}.")
