@@ -56,13 +56,12 @@ def health_of(model) -> list[dict]:
     return monitors
 
 
-def _chart(model, now) -> dict | None:
-    """The model's rule metrics across its recent finished runs, one line per metric."""
-    import plotly.graph_objects as go
-
+def rule_series(model, now) -> dict[str, list[tuple]]:
+    """Each rule metric of the model's monitors across its finished runs of the last
+    CHART_DAYS days (at most CHART_POINTS runs), oldest first: `{metric: [(when, value)]}`."""
     metrics = sorted({r["metric"] for m in model.monitors.all() for r in m.rules})
     if not metrics:
-        return None
+        return {}
     runs = list(
         EvaluationRun.objects.filter(
             version__model=model,
@@ -72,19 +71,40 @@ def _chart(model, now) -> dict | None:
         .order_by("-finished_at")
         .only("finished_at", "metrics")[:CHART_POINTS]
     )[::-1]
-    figure = go.Figure()
+    series: dict[str, list[tuple]] = {}
     for metric in metrics:
         points = [
-            (run.finished_at, run.metrics.get("summary", {}).get(metric))
+            (run.finished_at, value)
             for run in runs
-            if isinstance((run.metrics or {}).get("summary", {}).get(metric), int | float)
+            if isinstance(
+                value := ((run.metrics or {}).get("summary") or {}).get(metric), int | float
+            )
         ]
         if points:
-            figure.add_trace(
-                go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=metric)
-            )
-    if not figure.data:
-        return None
+            series[metric] = points
+    return series
+
+
+LEVEL_COLOURS = {"warning": "#b54708", "critical": "#b42318"}
+
+
+def _chart(model, series: dict[str, list[tuple]]) -> dict:
+    """One line per metric, and its rules' warning and critical levels as dotted lines: a
+    small figure that reads in an e-mail."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for metric, points in series.items():
+        figure.add_trace(
+            go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=metric)
+        )
+    for monitor in model.monitors.all():
+        for rule in monitor.rules:
+            for level, colour in LEVEL_COLOURS.items():
+                if rule["metric"] in series and rule.get(level) is not None:
+                    figure.add_hline(
+                        y=rule[level], line={"dash": "dot", "width": 1, "color": colour}
+                    )
     figure.update_layout(
         title={"text": f"{model.name}: last {CHART_DAYS} days", "font": {"size": 13}},
         margin={"l": 40, "r": 10, "t": 30, "b": 30},
@@ -148,10 +168,15 @@ def build_digest(user: User, *, since, now) -> dict:
             "runs_failed": ended.filter(status=RunStatus.FAILED).count(),
             "cid": "",
         }
-        chart = _chart(model, now)
-        if chart is not None:
+        series = rule_series(model, now)
+        # The latest value of each metric: what the chart shows, as a table for any mail client.
+        section["latest"] = [
+            {"metric": metric, "value": points[-1][1], "when": points[-1][0]}
+            for metric, points in series.items()
+        ]
+        if series:
             section["cid"] = f"chart-{model.pk}"
-            figures.append((section, chart))
+            figures.append((section, _chart(model, series)))
         sections.append(section)
     pngs = render_pngs([chart for _, chart in figures]) if figures else None
     images = []

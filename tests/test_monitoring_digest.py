@@ -81,6 +81,9 @@ def test_without_a_browser_the_email_goes_with_tables_and_links(watched, mail_se
     [message] = digests(mailbox)
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "cid:" not in html and "daily performance" in html
+    assert '<td style="padding: 2px 12px 2px 0">0.7000</td>' in html  # the latest roc_auc
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "  roc_auc: 0.7000 (" in text
     assert not [part for part in message.walk() if part.get_content_type() == "image/png"]
 
 
