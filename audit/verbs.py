@@ -37,6 +37,7 @@ LABELS = {
     "monitor.deleted": "deleted a monitor",
     "alert.acknowledged": "acknowledged an alert",
     "alert.muted": "muted an alert",
+    "dataset.uploaded": "uploaded a dataset",
 }
 
 STAGES = {"none": "no stage", "staging": "Staging", "production": "Production"}
@@ -44,6 +45,12 @@ DECISIONS = {
     "approve": "approved a promotion request",
     "request_changes": "requested changes on a promotion request",
     "comment": "commented on a promotion request",
+}
+
+DATASET_KINDS = {
+    "reference": "reference data",
+    "evaluation": "evaluation data",
+    "batch": "a production batch",
 }
 
 
@@ -73,4 +80,7 @@ def describe(verb: str, before: Any, after: Any) -> str:
         return f"finished a load check: {after['status']}"
     if verb == "review.given" and after.get("decision") in DECISIONS:
         return DECISIONS[after["decision"]]
+    if verb == "dataset.uploaded" and after.get("kind") in DATASET_KINDS:
+        rows = f" ({after['rows']:,} rows)" if isinstance(after.get("rows"), int) else ""
+        return f"uploaded {DATASET_KINDS[after['kind']]}{rows}"
     return label(verb)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -120,8 +121,10 @@ class Api:
     def close(self) -> None:
         self.http.close()
 
-    def _retrying(self, what: str, attempt: Callable[[], T]) -> T:
-        for delay in (*RETRY_DELAYS_SECONDS, None):
+    def _retrying(
+        self, what: str, attempt: Callable[[], T], delays: tuple[float, ...] = RETRY_DELAYS_SECONDS
+    ) -> T:
+        for delay in (*delays, None):
             try:
                 return attempt()
             except _RetryableStatus as exc:
@@ -140,9 +143,15 @@ class Api:
         raise AssertionError("unreachable")
 
     def request(
-        self, method: str, path: str, body: Callable[[], dict] | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        body: Callable[[], dict] | None = None,
+        retry: bool = True,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """The response to `method path`; `body()` gives fresh content (a rewound file) per try."""
+        """The response to `method path`; `body()` gives fresh content (a rewound file) per try.
+        `retry=False` for a write that has no Idempotency-Key: one try, so never stored twice."""
 
         def attempt() -> httpx.Response:
             response = self.http.request(
@@ -154,7 +163,7 @@ class Api:
                 raise CliError(_error_message(response), _exit_for_status(response.status_code))
             return response
 
-        return self._retrying(f"{method} {path}", attempt)
+        return self._retrying(f"{method} {path}", attempt, RETRY_DELAYS_SECONDS if retry else ())
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
@@ -441,6 +450,36 @@ def push(api: Api, args: argparse.Namespace) -> int:
     if args.request:
         opened = _open_request(api, args.model, number, args.request, args.description)
         _say(f"Opened request #{opened['number']}: {_missing_text(opened)}")
+    return Exit.OK
+
+
+def data_push(api: Api, args: argparse.Namespace) -> int:
+    fields = {
+        "kind": args.kind,
+        "label": args.label,
+        "prediction": args.prediction,
+        "score": args.score,
+        "protected": args.protected,
+    }
+    if args.at:
+        fields["at"] = args.at
+    source = Path(args.file)
+    with source.open("rb") as file:
+        response = api.request(
+            "POST",
+            f"models/{_q(args.model)}/datasets/",
+            body=lambda: {
+                "data": fields,
+                "files": {"file": (source.name, file, "application/octet-stream")},
+            },
+            retry=False,  # a retried upload would store the batch twice
+        )
+    dataset = response.json()
+    _say(
+        f"Stored {dataset['kind']} dataset {dataset['id']} of {args.model}: "
+        f"{dataset['rows']} rows, {len(dataset['schema'])} columns, {_size(dataset['size'])}."
+    )
+    print(json.dumps(dataset, indent=2) if args.json else dataset["id"], flush=True)
     return Exit.OK
 
 
@@ -737,6 +776,16 @@ def _existing_path(name: str) -> str:
     return name
 
 
+def _timestamp(text: str) -> str:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a timestamp: use ISO 8601, e.g. 2026-11-02T06:00:00Z"
+        ) from None
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vetted",
@@ -863,6 +912,35 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=withdraw)
     p.add_argument("number", type=int, metavar="NUMBER")
     p.add_argument("--json", action="store_true", help="print the whole request as JSON")
+
+    data = commands.add_parser(
+        "data", help="upload reference, evaluation or production data for a model"
+    ).add_subparsers(title="data commands", required=True, metavar="COMMAND")
+    p = data.add_parser(
+        "push",
+        help="upload a CSV or Parquet file as a dataset of a model",
+        description="Checked against the signature of the model's latest version; prints the "
+        "dataset's id on stdout.",
+    )
+    p.set_defaults(run=data_push)
+    p.add_argument("model", type=_model_name)
+    p.add_argument("file", type=_existing_path, help="a CSV with a header row, or Parquet")
+    p.add_argument("--kind", required=True, choices=["reference", "evaluation", "batch"])
+    p.add_argument(
+        "--at", type=_timestamp, metavar="TIMESTAMP", help="when the data was seen (default: now)"
+    )
+    p.add_argument("--label", default="", metavar="COL", help="the true outcome")
+    p.add_argument("--prediction", default="", metavar="COL", help="what the model predicted")
+    p.add_argument(
+        "--score",
+        default="",
+        metavar="COL",
+        help="the predicted probability of the positive class (for ROC AUC and log loss)",
+    )
+    p.add_argument(
+        "--protected", default="", metavar="COL,COL", help="protected attributes, for fairness"
+    )
+    p.add_argument("--json", action="store_true", help="print the whole dataset as JSON")
 
     p = commands.add_parser("requests", help="list open promotion requests")
     p.set_defaults(run=list_requests)

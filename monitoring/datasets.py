@@ -6,6 +6,7 @@ batch passed the checks is the file hashed, saved through the storage API and gi
 file that fails is never stored, and the error names the columns at fault.
 """
 
+import csv
 import hashlib
 import io
 import json
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ PARQUET_MAGIC = b"PAR1"
 READ_BATCH_ROWS = 64_000
 CSV_BLOCK_BYTES = 8 * 1024 * 1024
 HASH_CHUNK_BYTES = 1024 * 1024
+HEADER_BYTES = 64 * 1024
 
 NUMERIC_TYPES = {"double", "float", "long", "integer"}
 INTEGER_TYPES = {"long", "integer"}
@@ -266,14 +268,16 @@ def _check_roles(roles: Roles, *, has_version: bool) -> None:
         )
 
 
-def _sniff(file: IO[bytes]) -> str:
+def _sniff(file: io.RawIOBase) -> str:
     file.seek(0)
     head = file.read(len(PARQUET_MAGIC))
     file.seek(0)
     return "parquet" if head == PARQUET_MAGIC else "csv"
 
 
-def _batches(file: IO[bytes], expected: list[SignatureColumn] | None) -> Iterator[pa.RecordBatch]:
+def _batches(
+    file: io.RawIOBase, expected: list[SignatureColumn] | None
+) -> Iterator[pa.RecordBatch]:
     """The upload's rows in record batches; text and malformed files raise ValidationError."""
     if _sniff(file) == "parquet":
         try:
@@ -299,15 +303,24 @@ def _batches(file: IO[bytes], expected: list[SignatureColumn] | None) -> Iterato
         names = reader.schema.names
         yield from reader
     except (pa.ArrowException, UnicodeDecodeError) as error:
-        raise ValidationError(_csv_problem(error, names)) from None
+        raise ValidationError(_csv_problem(error, names or _header(file))) from None
+
+
+def _header(file: io.RawIOBase) -> list[str]:
+    """The column names of a CSV the reader refused at its first block, to name the culprit."""
+    file.seek(0)
+    line = (file.read(HEADER_BYTES) or b"").split(b"\n", 1)[0]
+    return next(csv.reader([line.decode("utf-8", errors="replace")]), [])
 
 
 def _csv_problem(error: Exception, names: list[str]) -> str:
-    """The reader infers types from the first block; a later value that does not fit is the
-    column's fault, so name the column rather than its position."""
+    """The reader infers types from the first block; a later value that does not fit, or text
+    that is not UTF-8, is the column's fault, so name the column rather than its position."""
     found = re.search(r"CSV column #(\d+)", str(error))
     if found and int(found.group(1)) < len(names):
         column = names[int(found.group(1))]
+        if "UTF8" in str(error):
+            return f"Column {column} holds text that is not UTF-8: save the file as UTF-8."
         return f"Column {column} changes type part way through the file: {error}"
     return f"The file is neither Parquet nor a CSV that can be read: {error}"
 
@@ -373,6 +386,9 @@ def _check_columns(schema: pa.Schema, expected: list[SignatureColumn] | None, ro
     them all; a Parquet column of a type the signature does not take is named too."""
     present = {f.name: mlflow_type(f.type) for f in schema}
     problems = []
+    repeated = sorted({name for name in schema.names if schema.names.count(name) > 1})
+    if repeated:
+        problems.append(f"columns named more than once: {', '.join(repeated)}")
     if expected is not None:
         missing = [c.name for c in expected if c.required and c.name not in present]
         if missing:
@@ -557,10 +573,8 @@ def _psi_bins(model: RegisteredModel) -> int:
 def _save_sorted(dataset: Dataset, columns: dict[str, np.ndarray]) -> str:
     """The sorted numeric columns as one uncompressed .npz (each column loads alone)."""
     with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as scratch:
-        np.savez(
-            scratch,
-            **{name: np.asarray(values, dtype=np.float64) for name, values in columns.items()},
-        )
+        arrays: dict[str, Any] = {n: np.asarray(v, dtype=np.float64) for n, v in columns.items()}
+        np.savez(scratch, **arrays)
         scratch.seek(0)
         return artifact_storage().save(
             f"{PROFILES_FOLDER}/{dataset.model_id}/{_stem(dataset.storage_name)}.npz",

@@ -1,6 +1,7 @@
 from django.urls import path  # noqa: F401  (each part of monitoring adds its pages here)
 
 from .views import alerts as alert_views
+from .views import datasets
 from .views import monitors as monitor_views
 
 app_name = "monitoring"
@@ -22,4 +23,5 @@ urlpatterns: list = [
     path("alerts/<int:pk>/acknowledge/", alert_views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/mute/", alert_views.alert_mute, name="alert_mute"),
     path("settings/monitoring/", monitor_views.digest_settings, name="digest_settings"),
+    path("models/<str:name>/datasets/", datasets.dataset_list, name="datasets"),
 ]

@@ -18,6 +18,7 @@ OTHER_APPS_VERBS = {
     "thread.resolved": "resolved a thread",
     "thread.reopened": "reopened a thread",
     "preferences.changed": "changed notification preferences",
+    "dataset.uploaded": "uploaded a dataset",
 }
 
 
@@ -31,6 +32,12 @@ def test_the_verbs_of_reviews_discussions_and_notifications_read_as_words(verb, 
     ("verb", "before", "after", "words"),
     [
         ("stage.moved", {"stage": "none"}, {"stage": "staging"}, "moved the version to Staging"),
+        (
+            "dataset.uploaded",
+            None,
+            {"kind": "batch", "rows": 1200},
+            "uploaded a production batch (1,200 rows)",
+        ),
         (
             "stage.moved",
             {"stage": "production"},

@@ -169,8 +169,15 @@ def test_a_model_without_a_signature_takes_the_files_columns(api_as, alice, team
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"\x00\x01\x02\xff\xfe\xfd" * 100, b"PAR1 not really parquet", b"amount,hour,merchant\n"],
-    ids=["empty", "binary", "fake-parquet", "header-only"],
+    [
+        b"",
+        b"\x00\x01\x02\xff\xfe\xfd" * 100,
+        b"PAR1 not really parquet",
+        b"amount,hour,merchant\n",
+        b"amount,hour,merchant,hour\n1.0,2,a,3\n",
+        b"amount,hour,merchant\n1.0,2,caf\xe9\n",
+    ],
+    ids=["empty", "binary", "fake-parquet", "header-only", "repeated-column", "latin-1"],
 )
 def test_garbage_is_a_400_not_a_500(api_as, alice, model, content):
     response = upload(api_as(alice), SimpleUploadedFile("x.csv", content), kind="batch")
@@ -178,6 +185,15 @@ def test_garbage_is_a_400_not_a_500(api_as, alice, model, content):
     assert response.status_code == 400, response.content
     assert response.json()["error"]["message"]
     assert stored_files(model) == []
+
+
+def test_text_that_is_not_utf8_is_named_by_its_column(api_as, alice, model):
+    content = "amount,hour,merchant\n1.0,2,café\n".encode("latin-1")
+
+    response = upload(api_as(alice), SimpleUploadedFile("x.csv", content), kind="batch")
+
+    assert response.status_code == 400
+    assert "Column merchant holds text that is not UTF-8" in response.json()["error"]["message"]
 
 
 def test_a_file_past_the_limit_is_a_413(api_as, alice, model, settings):

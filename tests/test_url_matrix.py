@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
@@ -140,6 +141,22 @@ POLICY_FORM = {
 }
 POLICY_JSON = {"to_stage": "production", "required_approvals": 2, "required_roles": ["devops"]}
 R = "/api/v1/requests/2"
+
+DATASET_CSV = b"x,label\n1.5,1\n2.5,0\n"
+
+
+def a_dataset_file() -> SimpleUploadedFile:
+    return SimpleUploadedFile("batch.csv", DATASET_CSV)
+
+
+def a_batch_uploaded() -> bool:
+    return Dataset.objects.filter(name="batch.csv").exists()
+
+
+def a_stored_dataset(model, actor) -> int:
+    return store_dataset(
+        actor=actor, model=model, file=a_dataset_file(), filename="seen.csv", kind="batch"
+    ).pk
 
 
 def evaluation_data(people) -> None:
@@ -832,6 +849,29 @@ MATRIX: dict[str, list[Case]] = {
             effect=production_policy_set,
         ),
     ],
+    "monitoring-api:datasets": [
+        Case("get", f"{M}/datasets/", MEMBERS, api=True),
+        Case(
+            "post",
+            f"{M}/datasets/",
+            PUSHERS,
+            lambda: {"file": a_dataset_file(), "kind": "batch"},
+            api=True,
+            format="multipart",
+            effect=a_batch_uploaded,
+        ),
+    ],
+    "monitoring-api:dataset": [Case("get", "/api/v1/datasets/{dataset}/", MEMBERS, api=True)],
+    "monitoring:datasets": [
+        Case("get", f"{P}/datasets/", MEMBERS),
+        Case(
+            "post",
+            f"{P}/datasets/",
+            PUSHERS,
+            lambda: {"file": a_dataset_file(), "kind": "batch"},
+            effect=a_batch_uploaded,
+        ),
+    ],
 }
 
 
@@ -898,6 +938,7 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         author=people["bob"], kind="model", anchor_id=NAME, body="bob's"
     )
     comment = thread.comments.get()
+    dataset = a_stored_dataset(model, alice) if "{dataset}" in case.path else None
     if case.prepare is not None:
         case.prepare(people)
     evaluation = EvaluationRun.objects.values_list("pk", flat=True).first()
@@ -907,6 +948,7 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         thread=thread.pk,
         comment=comment.pk,
         evaluation=evaluation,
+        dataset=dataset,
         monitor=Monitor.objects.values_list("pk", flat=True).first(),
         alert=Alert.objects.values_list("pk", flat=True).first(),
     )

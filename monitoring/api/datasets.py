@@ -21,7 +21,8 @@ from ..models import Dataset, DatasetKind
 class DatasetSerializer(TypedModelSerializer):
     model = serializers.CharField(source="model.name", read_only=True)
     rows = serializers.IntegerField(source="row_count", read_only=True)
-    label = serializers.CharField(source="label_column", read_only=True)
+    # A field named `label` shadows Field.label for mypy; DRF's metaclass takes it off the class.
+    label = serializers.CharField(source="label_column", read_only=True)  # type: ignore[assignment]
     prediction = serializers.CharField(source="prediction_column", read_only=True)
     score = serializers.CharField(source="score_column", read_only=True)
     protected = serializers.ListField(
@@ -72,7 +73,9 @@ class DatasetUploadSerializer(TypedSerializer):
     at = serializers.DateTimeField(
         required=False, help_text="When the data was seen (a batch's time); default now."
     )
-    label = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+    label = serializers.CharField(  # type: ignore[assignment]
+        required=False, allow_blank=True, default="", max_length=255
+    )
     prediction = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
     score = serializers.CharField(
         required=False,

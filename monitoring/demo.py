@@ -1,0 +1,142 @@
+"""The demo's monitoring data: what `make run` shows on the fraud model's Data and Monitoring tabs.
+
+A reference set, an evaluation set and four weeks of daily production batches, drawn from the
+population the demo trains the fraud model on (registry.demo), so every upload matches the
+model's signature. The batches carry the predictions and scores a live model made: a logistic
+regression trained here on the reference rows, standing in for the production service (no
+stored model is ever loaded outside the sandbox). From the third week on, three features drift
+further each day, and customers aged 18-29 are flagged far more often than the others: a
+fairness gap the four-fifths rule catches.
+"""
+
+import io
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+from django.contrib.auth.models import User
+from django.utils import timezone
+from sklearn.linear_model import LogisticRegression
+
+from registry.demo import DEMO_MODELS, DemoModel
+from registry.models import RegisteredModel
+
+from .datasets import store_dataset
+from .models import Dataset, DatasetKind
+
+MODEL = "fraud-detector"
+DAYS = 28
+BATCH_ROWS = 400
+REFERENCE_ROWS = 3000
+EVALUATION_ROWS = 2000
+DRIFT_STARTS_ON_DAY = 14
+# Per drifting feature: how far it moves by the last day, in units of its own scale.
+DRIFT = {"amount": 1.5, "merchant_risk": 1.2, "distance_from_home_km": 1.0}
+AGE_BANDS = ["18-29", "30-49", "50+"]
+AGE_BAND_SHARES = [0.3, 0.45, 0.25]
+BIASED_BAND = "18-29"
+BIAS = 0.25  # added to the young customers' score: the gap the fairness evaluation finds
+LABELS_LAG_DAYS = 3  # the last batches have no labels yet: chargebacks take days to arrive
+SEED = 20261101
+
+
+def seed_monitoring_demo(
+    log: Callable[[str], None] = lambda line: None, today: datetime | None = None
+) -> int:
+    """Upload the fraud model's demo datasets unless it has some; returns how many it made."""
+    model = RegisteredModel.objects.filter(name=MODEL).select_related("team").first()
+    if model is None or Dataset.objects.filter(model=model).exists():
+        log(f"{MODEL}: monitoring data up to date" if model else f"{MODEL}: no model to seed")
+        return 0
+    demo = next(d for d in DEMO_MODELS if d.name == MODEL)
+    actor = User.objects.get(username=demo.pusher)
+    rng = np.random.default_rng(SEED)
+    rows = _population(demo, rng)
+    reference = rows.iloc[:REFERENCE_ROWS]
+    evaluation = rows.iloc[REFERENCE_ROWS : REFERENCE_ROWS + EVALUATION_ROWS]
+    live = rows.iloc[REFERENCE_ROWS + EVALUATION_ROWS :]
+    features = [f.name for f in demo.features]
+    scorer = LogisticRegression(max_iter=500, class_weight="balanced")
+    scorer.fit(reference[features], reference[demo.target])
+
+    def upload(frame: pd.DataFrame, kind: str, name: str, **fields) -> None:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        buffer.seek(0)
+        store_dataset(actor=actor, model=model, file=buffer, filename=name, kind=kind, **fields)
+
+    start = timezone.make_aware(
+        datetime.combine((today or timezone.now()).date(), time()) - timedelta(days=DAYS)
+    )
+    upload(
+        _scored(reference, scorer, features),
+        DatasetKind.REFERENCE,
+        "transactions-2026-09.parquet",
+        observed_at=start - timedelta(days=30),
+        label=demo.target,
+        prediction="predicted",
+        score="score",
+        protected=["age_band"],
+    )
+    upload(
+        evaluation,
+        DatasetKind.EVALUATION,
+        "holdout-2026-10.parquet",
+        observed_at=start - timedelta(days=1),
+        label=demo.target,
+        protected=["age_band"],
+    )
+    for day in range(DAYS):
+        batch = _drifted(live.iloc[day * BATCH_ROWS : (day + 1) * BATCH_ROWS], demo, day)
+        batch = _scored(batch, scorer, features)
+        labelled = day < DAYS - LABELS_LAG_DAYS
+        seen = start + timedelta(days=day, hours=23)
+        upload(
+            batch if labelled else batch.drop(columns=demo.target),
+            DatasetKind.BATCH,
+            f"transactions-{seen:%Y-%m-%d}.parquet",
+            observed_at=seen,
+            label=demo.target if labelled else "",
+            prediction="predicted",
+            score="score",
+            protected=["age_band"],
+        )
+    log(f"{MODEL}: reference, evaluation and {DAYS} daily batches of monitoring data")
+    return 2 + DAYS
+
+
+def _population(demo: DemoModel, rng: np.random.Generator) -> pd.DataFrame:
+    """Rows of the training population in random order (it is generated sorted by class),
+    with each customer's age band."""
+    raw, target = demo.generate(REFERENCE_ROWS + EVALUATION_ROWS + DAYS * BATCH_ROWS)
+    order = rng.permutation(len(target))
+    # As the demo's training data: each feature `offset + scale * value`, to the cent.
+    frame = pd.DataFrame(
+        {
+            f.name: np.round(f.offset + f.scale * raw[order, i], 2)
+            for i, f in enumerate(demo.features)
+        }
+    )
+    frame[demo.target] = target[order]
+    frame["age_band"] = rng.choice(AGE_BANDS, size=len(frame), p=AGE_BAND_SHARES)
+    return frame
+
+
+def _drifted(batch: pd.DataFrame, demo: DemoModel, day: int) -> pd.DataFrame:
+    """From DRIFT_STARTS_ON_DAY on, the drifting features move a little further each day."""
+    progress = max(0, day - DRIFT_STARTS_ON_DAY + 1) / (DAYS - DRIFT_STARTS_ON_DAY)
+    if not progress:
+        return batch
+    scales = {f.name: f.scale for f in demo.features}
+    batch = batch.copy()
+    for name, shift in DRIFT.items():
+        batch[name] = (batch[name] + progress * shift * scales[name]).round(2)
+    return batch
+
+
+def _scored(frame: pd.DataFrame, scorer: LogisticRegression, features: list[str]) -> pd.DataFrame:
+    """The live model's score and decision; the youngest customers' scores are inflated."""
+    score = scorer.predict_proba(frame[features])[:, 1]
+    score = np.clip(score + BIAS * (frame["age_band"] == BIASED_BAND).to_numpy(), 0.0, 1.0)
+    return frame.assign(predicted=(score >= 0.5).astype(int), score=score.round(4))
