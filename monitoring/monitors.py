@@ -266,6 +266,6 @@ def request_runs(*, monitor: Monitor, actor=None, trigger: str = "schedule") -> 
 
 
 def run_now(*, actor, monitor: Monitor) -> list:
-    """ "Run now" in the browser and the API: the same evaluations as the schedule's, at once."""
+    """The browser's and the API's "Run now": the same evaluations as the schedule's, at once."""
     _check(actor, monitor.model)
     return request_runs(monitor=monitor, actor=actor, trigger="manual")
