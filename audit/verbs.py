@@ -32,6 +32,11 @@ LABELS = {
     "thread.resolved": "resolved a thread",
     "thread.reopened": "reopened a thread",
     "preferences.changed": "changed notification preferences",
+    "monitor.created": "set up a monitor",
+    "monitor.edited": "changed a monitor",
+    "monitor.deleted": "deleted a monitor",
+    "alert.acknowledged": "acknowledged an alert",
+    "alert.muted": "muted an alert",
     "dataset.uploaded": "uploaded a dataset",
 }
 

@@ -23,7 +23,8 @@ from registry.demo import DEMO_MODELS, DemoModel
 from registry.models import RegisteredModel
 
 from .datasets import store_dataset
-from .models import Dataset, DatasetKind
+from .models import Dataset, DatasetKind, EvaluationKind, Monitor
+from .monitors import STAGES, create_monitor, request_runs
 
 MODEL = "fraud-detector"
 DAYS = 28
@@ -140,3 +141,33 @@ def _scored(frame: pd.DataFrame, scorer: LogisticRegression, features: list[str]
     score = scorer.predict_proba(frame[features])[:, 1]
     score = np.clip(score + BIAS * (frame["age_band"] == BIASED_BAND).to_numpy(), 0.0, 1.0)
     return frame.assign(predicted=(score >= 0.5).astype(int), score=score.round(4))
+
+
+DEMO_MONITOR = "Production health"
+DEMO_RULES = [
+    {"metric": "roc_auc", "op": ">=", "warning": 0.85, "critical": 0.8},
+    {"metric": "share_drifted", "op": "<=", "warning": 0.2, "critical": 0.4},
+    {"metric": "min_disparate_impact_ratio", "op": ">=", "warning": 0.8, "critical": 0.7},
+]
+
+
+def seed_demo_monitor(log: Callable[[str], None] = lambda line: None) -> list:
+    """The demo's daily monitor of the fraud model, made by its DevOps person, and its first
+    runs asked for at once: over monitoring.demo's drifted batches they open alerts as soon as
+    the worker finishes them. Does nothing when the monitor exists or the model does not."""
+    model = RegisteredModel.objects.filter(name=MODEL).select_related("team").first()
+    if model is None or Monitor.objects.filter(model=model, name=DEMO_MONITOR).exists():
+        log(f"{MODEL}: monitor up to date" if model else f"{MODEL}: no model to watch")
+        return []
+    demo = next(d for d in DEMO_MODELS if d.name == MODEL)
+    monitor = create_monitor(
+        actor=User.objects.get(username=demo.stager),
+        model=model,
+        name=DEMO_MONITOR,
+        kinds=list(EvaluationKind.values),
+        stages=list(STAGES),
+        rules=DEMO_RULES,
+    )
+    runs = request_runs(monitor=monitor)
+    log(f"{MODEL}: monitor {DEMO_MONITOR!r}, {len(runs)} evaluation(s) queued")
+    return runs

@@ -23,6 +23,7 @@ from audit.services import record
 from registry.models import LoadStatus, ModelVersion, Stage
 from reviews import services as review_services
 
+from . import alerts
 from .models import (
     Dataset,
     DatasetKind,
@@ -298,6 +299,8 @@ def finish_evaluation(
         return False
     _record_run(None, "evaluation.finished", run, after={"status": status})
     review_services.dismiss_stale_approvals(model_id=run.version.model_id)
+    run.refresh_from_db()
+    alerts.run_finished(run)
     return True
 
 

@@ -16,6 +16,7 @@ class Event(models.TextChoices):
     MENTION = "mention", "Someone mentions me"
     REPLY = "reply", "A reply in a thread I take part in"
     PROMOTION = "promotion", "A model I watch is promoted or rolled back"
+    ALERT = "alert", "A monitoring alert opens or resolves on a model I watch"
 
 
 class Notification(models.Model):
@@ -71,6 +72,9 @@ class OutboxEmail(models.Model):
     subject = models.CharField(max_length=300)
     text_body = models.TextField()
     html_body = models.TextField()
+    # Images the HTML shows by `cid:` (a digest's charts): [{"cid", "png_base64"}], sent as
+    # related parts of the message.
+    inline_images = models.JSONField(default=list, blank=True)
     dedupe_key = models.CharField(max_length=200)
     status = models.CharField(
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING

@@ -8,10 +8,12 @@ leaves it in "sending": `release_stalled()` makes it pending again once `SENDING
 passed, which is longer than the task may run, so no live sender still holds it.
 """
 
+import base64
 import logging
 import smtplib
 import time
 from datetime import timedelta
+from email.mime.image import MIMEImage
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -83,6 +85,14 @@ def _message(email: OutboxEmail, connection) -> EmailMultiAlternatives:
         headers={"Message-ID": f"<outbox-{email.pk}-{email.created_at:%Y%m%d%H%M%S}@{domain}>"},
     )
     message.attach_alternative(email.html_body, "text/html")
+    if email.inline_images:
+        # The images belong to the HTML, not attachments (Django's attribute; not in its stubs).
+        message.mixed_subtype = "related"  # type: ignore[attr-defined]
+        for image in email.inline_images:
+            part = MIMEImage(base64.b64decode(image["png_base64"]), "png")
+            part.add_header("Content-ID", f"<{image['cid']}>")
+            part.add_header("Content-Disposition", "inline", filename=f"{image['cid']}.png")
+            message.attach(part)
     return message
 
 

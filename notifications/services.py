@@ -34,12 +34,14 @@ def notify(
     body: str,
     url: str,
     dedupe_key: str,
+    email: bool = True,
 ) -> list[Notification]:
     """Write the inbox lines and outbox e-mails of one occasion, inside the caller's transaction.
 
     The actor never hears of their own act, and nobody hears of a model they may not see.
     Each recipient's preference for `event` picks the channels. Calling again with the same
     `dedupe_key` (e.g. "request:12:review:40") adds nothing for those already told.
+    `email=False` keeps an occasion in the inbox only (a warning, where a critical alert mails).
     """
     assert transaction.get_connection().in_atomic_block, "notify() belongs inside the change"
     people = {
@@ -88,12 +90,44 @@ def notify(
             dedupe_key=dedupe_key,
         )
         for pk, person in people.items()
-        if person.email and (pk not in choices or choices[pk].email)
+        if email and person.email and (pk not in choices or choices[pk].email)
     ]
     if emails:
         OutboxEmail.objects.bulk_create(emails, ignore_conflicts=True)
         transaction.on_commit(_send_soon)
     return created
+
+
+def queue_email(
+    *,
+    recipient: User,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    dedupe_key: str,
+    inline_images: Iterable[dict] = (),
+) -> bool:
+    """Put one e-mail that is not an inbox occasion (a scheduled digest) in the outbox, sent
+    like every other (retries, once per `dedupe_key`). `inline_images` are
+    `{"cid", "png_base64"}` the HTML shows as `cid:…`. True if it was queued, False if an
+    e-mail with that key was already there or the recipient has no address."""
+    if not recipient.email:
+        return False
+    try:
+        with transaction.atomic():
+            OutboxEmail.objects.create(
+                recipient=recipient,
+                to_address=recipient.email,
+                subject=f"[Vetted] {subject}"[:300],
+                text_body=text_body,
+                html_body=html_body,
+                inline_images=list(inline_images),
+                dedupe_key=dedupe_key,
+            )
+    except IntegrityError:  # queued already, by this run or another
+        return False
+    transaction.on_commit(_send_soon)
+    return True
 
 
 def _send_soon() -> None:

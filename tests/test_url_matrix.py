@@ -20,9 +20,11 @@ from accounts import services as account_services
 from accounts.models import ApiToken
 from discussions import services as discussion_services
 from discussions.models import Comment, Thread
+from monitoring import alerts
+from monitoring import monitors as monitor_services
 from monitoring import services as monitoring_services
 from monitoring.datasets import store_dataset
-from monitoring.models import Dataset, EvaluationRun
+from monitoring.models import Alert, Dataset, DigestPreference, EvaluationRun, Monitor
 from notifications.models import Event, Notification, Preference, Watch
 from notifications.services import notify
 from registry import services
@@ -196,9 +198,212 @@ def an_evaluation(people) -> None:
     )
 
 
+def a_monitor_of_the_model(people) -> None:
+    """bob's monitor of the model (its id goes into the path as {monitor})."""
+    model = RegisteredModel.objects.get(name=NAME)
+    monitor_services.create_monitor(
+        actor=people["bob"],
+        model=model,
+        name="matrix",
+        kinds=["performance"],
+        stages=["production"],
+        rules=[{"metric": "roc_auc", "op": ">=", "warning": 0.85, "critical": 0.8}],
+    )
+
+
+def an_open_alert(people) -> None:
+    """A run of bob's monitor broke its rule: one open alert (its id goes in as {alert})."""
+    a_monitor_of_the_model(people)
+    model = RegisteredModel.objects.get(name=NAME)
+    data = store_dataset(
+        actor=people["alice"],
+        model=model,
+        file=io.BytesIO(b"x,label\n1,0\n2,1\n"),
+        filename="batch.csv",
+        kind="batch",
+        label="label",
+        prediction="x",
+    )
+    run = EvaluationRun.objects.create(
+        version=ModelVersion.objects.get(number=1),
+        kind="performance",
+        dataset=data,
+        monitor=Monitor.objects.get(),
+        inputs_key="matrix",
+        status="done",
+        metrics={"summary": {"roc_auc": 0.5}},
+    )
+    alerts.run_finished(run)
+
+
+def the_alert() -> Alert:
+    return Alert.objects.get()
+
+
+def monitor_interval() -> str:
+    return Monitor.objects.get().interval
+
+
+MONITOR_FORM = {
+    "name": "made in the matrix",
+    "kinds": ["performance"],
+    "stages": ["production"],
+    "window_days": "7",
+    "interval": "daily",
+    "rules": "roc_auc >= 0.85 0.8",
+    "enabled": "on",
+}
+MONITOR_JSON = {
+    "name": "made in the matrix",
+    "kinds": ["performance"],
+    "stages": ["production"],
+    "window_days": 7,
+    "interval": "daily",
+    "rules": [{"metric": "roc_auc", "op": ">=", "warning": 0.85, "critical": 0.8}],
+}
+MON = f"{P}/monitors/{{monitor}}"
+MONA = f"{M}/monitors/{{monitor}}"
+
+
 MATRIX: dict[str, list[Case]] = {
     "healthz": [Case("get", "/healthz", PUBLIC)],
     "readyz": [Case("get", "/readyz", PUBLIC)],
+    # Open unless METRICS_TOKEN is set (tests/test_metrics_endpoint.py tries the token).
+    "metrics": [Case("get", "/metrics", PUBLIC)],
+    "monitoring:monitor_new": [
+        Case("get", f"{P}/monitors/new/", STAGERS),
+        Case(
+            "post",
+            f"{P}/monitors/new/",
+            STAGERS,
+            MONITOR_FORM,
+            effect=lambda: Monitor.objects.filter(name="made in the matrix").exists(),
+        ),
+    ],
+    "monitoring:monitor_edit": [
+        Case("get", f"{MON}/edit/", STAGERS, prepare=a_monitor_of_the_model),
+        Case(
+            "post",
+            f"{MON}/edit/",
+            STAGERS,
+            MONITOR_FORM | {"interval": "hourly"},
+            effect=lambda: monitor_interval() == "hourly",
+            prepare=a_monitor_of_the_model,
+        ),
+    ],
+    "monitoring:monitor_run": [
+        Case(
+            "post",
+            f"{MON}/run/",
+            STAGERS,
+            effect=lambda: Monitor.objects.get().last_run_at is not None,
+            prepare=a_monitor_of_the_model,
+        )
+    ],
+    "monitoring:monitor_delete": [
+        Case(
+            "post",
+            f"{MON}/delete/",
+            STAGERS,
+            effect=lambda: not Monitor.objects.exists(),
+            prepare=a_monitor_of_the_model,
+        )
+    ],
+    "monitoring:alerts": [Case("get", "/alerts/?state=", ANY_USER, prepare=an_open_alert)],
+    "monitoring:alert_acknowledge": [
+        Case(
+            "post",
+            "/alerts/{alert}/acknowledge/",
+            STAGERS,
+            effect=lambda: the_alert().acknowledged_at is not None,
+            prepare=an_open_alert,
+        )
+    ],
+    "monitoring:alert_mute": [
+        Case(
+            "post",
+            "/alerts/{alert}/mute/",
+            STAGERS,
+            {"minutes": "60"},
+            effect=lambda: the_alert().muted_until is not None,
+            prepare=an_open_alert,
+        )
+    ],
+    "monitoring:digest_settings": [
+        Case("get", "/settings/monitoring/", ANY_USER),
+        Case(
+            "post",
+            "/settings/monitoring/",
+            ANY_USER,
+            {"frequency": "daily"},
+            effect=lambda: DigestPreference.objects.filter(frequency="daily").exists(),
+        ),
+    ],
+    "monitoring-api:monitors": [
+        Case("get", f"{M}/monitors/", MEMBERS, api=True),
+        Case(
+            "post",
+            f"{M}/monitors/",
+            STAGERS,
+            MONITOR_JSON,
+            api=True,
+            effect=lambda: Monitor.objects.filter(name="made in the matrix").exists(),
+        ),
+    ],
+    "monitoring-api:monitor": [
+        Case("get", f"{MONA}/", MEMBERS, api=True, prepare=a_monitor_of_the_model),
+        Case(
+            "patch",
+            f"{MONA}/",
+            STAGERS,
+            {"interval": "hourly"},
+            api=True,
+            effect=lambda: monitor_interval() == "hourly",
+            prepare=a_monitor_of_the_model,
+        ),
+        Case(
+            "delete",
+            f"{MONA}/",
+            STAGERS,
+            api=True,
+            effect=lambda: not Monitor.objects.exists(),
+            prepare=a_monitor_of_the_model,
+        ),
+    ],
+    "monitoring-api:monitor-run": [
+        Case(
+            "post",
+            f"{MONA}/run/",
+            STAGERS,
+            api=True,
+            effect=lambda: Monitor.objects.get().last_run_at is not None,
+            prepare=a_monitor_of_the_model,
+        )
+    ],
+    "monitoring-api:alerts": [
+        Case("get", "/api/v1/alerts/?state=", ANY_USER, api=True, prepare=an_open_alert)
+    ],
+    "monitoring-api:alert-acknowledge": [
+        Case(
+            "post",
+            "/api/v1/alerts/{alert}/acknowledge/",
+            STAGERS,
+            api=True,
+            effect=lambda: the_alert().acknowledged_at is not None,
+            prepare=an_open_alert,
+        )
+    ],
+    "monitoring-api:alert-mute": [
+        Case(
+            "post",
+            "/api/v1/alerts/{alert}/mute/",
+            STAGERS,
+            {"minutes": 60},
+            api=True,
+            effect=lambda: the_alert().muted_until is not None,
+            prepare=an_open_alert,
+        )
+    ],
     "login": [Case("get", "/accounts/login/", PUBLIC)],
     # Logging out always ends on the login page.
     "logout": [Case("post", "/accounts/logout/", decisions(L, L, L, L, L, L))],
@@ -764,6 +969,8 @@ def test_the_matrix(name, index, who, client, people, teams, api_as):
         dataset=dataset,
         run=an_evaluation_run(version).pk if "{run}" in case.path else None,
         evaluation=evaluation,
+        monitor=Monitor.objects.values_list("pk", flat=True).first(),
+        alert=Alert.objects.values_list("pk", flat=True).first(),
     )
     data = case.data() if callable(case.data) else case.data
 

@@ -409,3 +409,20 @@ PLOTLY_STYLE_HASHES = [
     "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # "" (an empty attribute)
 ]
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"] += ["'unsafe-hashes'", *PLOTLY_STYLE_HASHES]
+
+# Monitoring: alerts, the monitoring e-mail and /metrics (monitoring/alerts.py, digest.py,
+# prometheus.py). /metrics is open when METRICS_TOKEN is empty (a private network's scraper);
+# set it and Prometheus sends `Authorization: Bearer <token>` (its `authorization` setting).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# The Chromium (or Chrome) kaleido drives to draw the e-mail's charts; without one the e-mail
+# carries tables and links instead.
+KALEIDO_BROWSER_PATH = env_str(
+    "KALEIDO_BROWSER_PATH",
+    os.environ.get("BROWSER_PATH")
+    or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else ""),
+)
+CELERY_IMPORTS = ("monitoring.tasks_watch",)  # beat's monitor and e-mail tasks (not tasks.py)
+CELERY_BEAT_SCHEDULE["send-monitoring-digests"] = {
+    "task": "monitoring.tasks_watch.send_digests",
+    "schedule": 3600.0,
+}

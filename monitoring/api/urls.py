@@ -1,15 +1,24 @@
 from django.urls import path  # noqa: F401  (each part of monitoring adds its endpoints here)
 
-from . import datasets, evaluations
+from . import alerts, datasets, evaluations, monitors
 
 app_name = "monitoring-api"
 
 urlpatterns: list = [
+    path("models/<str:name>/monitors/", monitors.ModelMonitors.as_view(), name="monitors"),
+    path("models/<str:name>/monitors/<int:pk>/", monitors.ModelMonitor.as_view(), name="monitor"),
+    path(
+        "models/<str:name>/monitors/<int:pk>/run/",
+        monitors.ModelMonitorRun.as_view(),
+        name="monitor-run",
+    ),
+    path("alerts/", alerts.AlertList.as_view(), name="alerts"),
+    path(
+        "alerts/<int:pk>/acknowledge/", alerts.AlertAcknowledge.as_view(), name="alert-acknowledge"
+    ),
+    path("alerts/<int:pk>/mute/", alerts.AlertMute.as_view(), name="alert-mute"),
     path("models/<str:name>/datasets/", datasets.DatasetList.as_view(), name="datasets"),
     path("datasets/<int:dataset_id>/", datasets.DatasetDetail.as_view(), name="dataset"),
-]
-
-urlpatterns += [
     path(
         "models/<str:name>/evaluations/",
         evaluations.ModelEvaluations.as_view(),

@@ -1,0 +1,110 @@
+"""The monitoring e-mail: due daily or weekly per person, about the models they watch, with
+the charts drawn by kaleido in Chromium as inline images, or tables and links without a
+browser; through the outbox, once per period, to a real SMTP server on loopback."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring import alerts
+from monitoring.digest import send_due_digests
+from monitoring.models import DigestPreference
+from monitoring.tasks_watch import send_digests
+from notifications import services as notification_services
+from notifications.models import OutboxEmail
+from notifications.tasks import send_due_emails
+from tests.monitoring_watch import a_monitor, batch, finished_run, model_in_production
+from tests.test_notification_emails import SmtpServer, smtp_port  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mail_server(smtp_port):  # noqa: F811 - the fixture imported above
+    server = SmtpServer(smtp_port)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def watched(people, teams):
+    alice, bob = people["alice"], people["bob"]
+    model = model_in_production(alice, bob, teams["fraud"])
+    with transaction.atomic():
+        notification_services.set_watching(actor=alice, model=model, watching=True)
+    monitor = a_monitor(bob, model)
+    data = batch(alice, model)
+    for value in (0.9, 0.88, 0.83, 0.7):
+        alerts.run_finished(finished_run(monitor, data, {"roc_auc": value}))
+    return model
+
+
+def digests(mailbox):
+    send_due_emails()
+    return [m for m in mailbox.messages if "Monitoring" in m["Subject"]]
+
+
+def test_the_weekly_email_has_health_alerts_and_a_chart_drawn_in_chromium(
+    watched,
+    mail_server,
+    chromium_path,
+    settings,
+):
+    settings.KALEIDO_BROWSER_PATH = chromium_path
+    mailbox = mail_server.start()
+    started = time.monotonic()
+    assert send_digests() == 1  # alice watches; nobody else does
+    took = time.monotonic() - started
+    [message] = digests(mailbox)
+    assert message["To"] == "alice@example.com"
+    assert "1 critical monitor(s)" in message["Subject"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "daily performance: critical" in text
+    assert "Evaluations: 4 done, 0 failed. Alerts: 1 opened, 0 resolved." in text
+    assert "https://vetted.example.com/alerts/?model=fraud-detector" in text
+    html = message.get_body(preferencelist=("html",)).get_content()
+    model_id = watched.pk
+    assert f'src="cid:chart-{model_id}"' in html
+    [image] = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    assert image["Content-ID"] == f"<chart-{model_id}>"
+    assert image.get_content().startswith(b"\x89PNG")
+    assert took < 60, f"drawing the charts took {took:.1f} s"
+
+
+def test_without_a_browser_the_email_goes_with_tables_and_links(watched, mail_server, settings):
+    settings.KALEIDO_BROWSER_PATH = "/nonexistent/chromium"
+    mailbox = mail_server.start()
+    assert send_due_digests() == 1
+    [message] = digests(mailbox)
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "cid:" not in html and "daily performance" in html
+    assert '<td style="padding: 2px 12px 2px 0">0.7000</td>' in html  # the latest roc_auc
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "  roc_auc: 0.7000 (" in text
+    assert not [part for part in message.walk() if part.get_content_type() == "image/png"]
+
+
+def test_it_goes_once_per_period_and_follows_the_persons_choice(watched, alice, settings):
+    settings.KALEIDO_BROWSER_PATH = ""
+    now = timezone.now()
+    assert send_due_digests(now) == 1
+    assert send_due_digests(now + timedelta(hours=1)) == 0  # a week has not passed
+    assert send_due_digests(now + timedelta(days=7)) == 1
+    DigestPreference.objects.filter(user=alice).update(frequency="daily")
+    assert send_due_digests(now + timedelta(days=7, hours=12)) == 0
+    assert send_due_digests(now + timedelta(days=8)) == 1
+    DigestPreference.objects.filter(user=alice).update(frequency="off")
+    assert send_due_digests(now + timedelta(days=30)) == 0
+    assert OutboxEmail.objects.filter(dedupe_key__startswith="digest:").count() == 3
+
+
+def test_a_repeated_run_of_the_same_period_queues_nothing_more(watched, alice, settings):
+    settings.KALEIDO_BROWSER_PATH = ""
+    now = timezone.now()
+    assert send_due_digests(now) == 1
+    DigestPreference.objects.filter(user=alice).update(last_sent_at=None)  # as if beat ran twice
+    assert send_due_digests(now) == 0
+    assert OutboxEmail.objects.filter(dedupe_key__startswith="digest:").count() == 1
