@@ -105,7 +105,8 @@ def predict_slice(run_id: int, index: int, dataset_id: int, start: int, stop: in
 def finish_fanned_out_evaluation(parts: list[str], run_id: int, slices: list) -> None:
     """The chord's callback: the metrics from the slices' parts, the run finished once (a
     run ended already, by a failed slice or the stalled-run task, is left as it is), the
-    parts deleted."""
+    parts deleted. `parts` is what the slices returned; the parts are read by the plan's
+    names, so a slice that skipped (its run had ended) leaves no gap unnoticed."""
     with origin(Channel.TASK):
         try:
             run = EvaluationRun.objects.select_related(

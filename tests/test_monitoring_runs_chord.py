@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from sklearn import metrics as sk
 
-from monitoring import fanout
+from monitoring import fanout, services
+from monitoring.evaluate import PREDICTING
 from monitoring.models import EvaluationRun
 from monitoring.services import request_evaluation
 from monitoring.tasks import requeue_stalled_evaluations, run_evaluation
@@ -100,6 +101,34 @@ def test_a_fanned_out_run_is_given_the_pending_grace_before_it_counts_as_stalled
     EvaluationRun.objects.filter(pk=run_id).update(heartbeat_at=long_ago)
     assert requeue_stalled_evaluations() == 1
     assert EvaluationRun.objects.get(pk=run_id).status == "failed"
+
+
+def test_the_run_page_shows_the_share_of_slices_done(client, api_as, alice, credit_model):  # noqa: F811
+    assert push_archive(api_as(alice), credit_model[0], model="credit").status_code == 201
+    model = RegisteredModel.objects.get(name="credit")
+    dataset = upload(alice, model, credit_frame(300, seed=5), "evaluation", label="y")
+    run_id = ask(api_as(alice), "credit", version=1, kind="performance", dataset=dataset.pk)
+    run_id = run_id.json()["id"]
+    services.claim_evaluation(run_id=run_id, worker="dispatcher")
+    services.record_fan_out(run_id=run_id, slices=3)
+
+    for _ in range(2):
+        services.record_slice_done(run_id=run_id, predicting=PREDICTING)
+    assert "2 of 3 slices predicted" in client_page(client, alice, run_id)
+    for _ in range(2):  # one more than there are slices: the count stops at them
+        services.record_slice_done(run_id=run_id, predicting=PREDICTING)
+
+    run = EvaluationRun.objects.get(pk=run_id)
+    assert (run.slices, run.slices_done) == (3, 3)
+    assert run.progress == pytest.approx(PREDICTING)
+    assert "3 of 3 slices predicted" in client_page(client, alice, run_id)
+
+
+def client_page(client, user, run_id: int) -> str:
+    client.force_login(user)
+    page = client.get(f"/evaluations/{run_id}/")
+    assert page.status_code == 200
+    return page.content.decode()
 
 
 # --- With a real worker on Redis ---------------------------------------------------------------
