@@ -10,7 +10,7 @@ the work moves on, and says the worker is alive.
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,21 +57,41 @@ class Progress:
             services.record_heartbeat(run_id=self.run_id)
 
 
+class Heartbeat(Progress):
+    """A slice of a fanned-out run: it says it is alive, and leaves the run's progress to the
+    count of slices done (slices running side by side would overwrite each other's)."""
+
+    def __call__(self, fraction: float, note: str, *, force: bool = False) -> None:
+        self.beat()
+
+
 def run_datasets(run: EvaluationRun) -> list[Dataset]:
     """The data a run judges: its dataset, then its window's batches (a scheduled run)."""
     return [run.dataset, *run.window.exclude(pk=run.dataset_id).order_by("observed_at", "id")]
 
 
-def evaluate(run: EvaluationRun) -> dict:
+# The model's predictions on one dataset, made already (by the slices of a fanned-out run).
+StoredPredictions = Callable[[Dataset], pd.DataFrame]
+
+
+def evaluate(run: EvaluationRun, stored: StoredPredictions | None = None) -> dict:
     """The metrics of a claimed run, JSON-ready (NaN as null); EvaluationFailed when the model
-    cannot predict or the data cannot be judged."""
+    cannot predict or the data cannot be judged. The model predicts here, in the sandbox,
+    unless its predictions are `stored`: the numbers are computed the same way either way."""
     progress = Progress(run.pk)
-    progress(0.0, "reading the data", force=True)
+    progress(0.0 if stored is None else PREDICTING, "reading the data", force=True)
     if run.kind == EvaluationKind.DRIFT:
         metrics = _drift(run, progress)
     else:
-        metrics = _labelled(run, progress)
+        metrics = _labelled(run, progress, stored)
     return json_ready(metrics)
+
+
+def needing_predictions(run: EvaluationRun) -> list[Dataset]:
+    """The run's datasets the stored model must predict on (those without their own)."""
+    if run.kind == EvaluationKind.DRIFT:
+        return []
+    return [d for d in run_datasets(run) if not d.prediction_column]
 
 
 def json_ready(value):
@@ -127,13 +147,15 @@ def _chunks(run: EvaluationRun, columns: list[str], progress: Progress) -> Itera
 # --- Performance and fairness ----------------------------------------------------------------
 
 
-def _labelled(run: EvaluationRun, progress: Progress) -> dict:
+def _labelled(run: EvaluationRun, progress: Progress, stored: StoredPredictions | None) -> dict:
     frames = []
     sources = run_datasets(run)
     for position, dataset in enumerate(sources):
         if not dataset.label_column:
             raise EvaluationFailed(f"Dataset {dataset.pk} names no label column.")
-        frames.append(_labels_and_predictions(run, dataset, progress, position, len(sources)))
+        frames.append(
+            _labels_and_predictions(run, dataset, progress, (position, len(sources)), stored)
+        )
     table = pd.concat(frames, ignore_index=True)
     progress(PREDICTING + 0.1, "computing the metrics", force=True)
     y_true = table["label"].to_numpy()
@@ -167,7 +189,11 @@ def _task(task_type: str, labels: pd.Series) -> str:
 
 
 def _labels_and_predictions(
-    run: EvaluationRun, dataset: Dataset, progress: Progress, position: int, count: int
+    run: EvaluationRun,
+    dataset: Dataset,
+    progress: Progress,
+    place: tuple[int, int],
+    stored: StoredPredictions | None,
 ) -> pd.DataFrame:
     """One dataset's labels, protected columns and predictions (its own, or the model's)."""
     wanted = {dataset.label_column: "label"}
@@ -189,8 +215,12 @@ def _labels_and_predictions(
     ).rename(columns=wanted)
     if dataset.prediction_column:
         return frame
-    share = (position / count, (position + 1) / count)
-    predicted = predict_in_sandbox(run, dataset, progress, share)
+    if stored is not None:
+        predicted = stored(dataset)
+    else:
+        position, count = place
+        share = (position / count, (position + 1) / count)
+        predicted = predict_in_sandbox(run, dataset, progress, share)
     if len(predicted) != len(frame):
         raise EvaluationFailed(
             f"The model returned {len(predicted)} predictions for {len(frame)} rows."
@@ -218,12 +248,39 @@ def _readable(error: str) -> str:
     return f"{lines[-1].strip()}\n\n{text}" if len(lines) > 1 else text
 
 
+def _copy_rows(storage, dataset: Dataset, rows: tuple[int, int], target: Path, progress) -> None:
+    """Rows [start, stop) of the dataset's features as a Parquet file: only the row groups
+    that hold them are read, so memory stays bounded by a row group."""
+    start, stop = rows
+    writer = None
+    with storage.open(dataset.storage_name, "rb") as handle:
+        source = pq.ParquetFile(handle)
+        offset = 0
+        for index in range(source.num_row_groups):
+            count = source.metadata.row_group(index).num_rows
+            first, last = max(start - offset, 0), min(stop - offset, count)
+            offset += count
+            if first >= last:
+                continue
+            group = source.read_row_group(index, columns=dataset.feature_columns)
+            table = group.slice(first, last - first)
+            writer = writer or pq.ParquetWriter(target, table.schema)
+            writer.write_table(table)
+            progress.beat()
+    if writer is not None:
+        writer.close()
+
+
 def predict_in_sandbox(
-    run: EvaluationRun, dataset: Dataset, progress: Progress, share: tuple[float, float]
+    run: EvaluationRun,
+    dataset: Dataset,
+    progress: Progress,
+    share: tuple[float, float],
+    rows: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """The version's predictions on `dataset` (`prediction`, and `score` for a scikit-learn
     binary classifier), made by predict_probe.py in the sandbox from private copies of the
-    version's files and the dataset's Parquet file."""
+    version's files and the dataset's Parquet file, or only its `rows` [start, stop)."""
     version = run.version
     artifacts = list(version.artifacts.all())
     if not any(a.path == "MLmodel" for a in artifacts):
@@ -237,7 +294,12 @@ def predict_in_sandbox(
     with workspace() as ws:
         for artifact in artifacts:
             _copy(storage, artifact.storage_name, ws.model_dir / artifact.path, progress)
-        _copy(storage, dataset.storage_name, ws.inputs_dir / "dataset.parquet", progress)
+        if rows is None:
+            _copy(storage, dataset.storage_name, ws.inputs_dir / "dataset.parquet", progress)
+            expected = dataset.row_count
+        else:
+            _copy_rows(storage, dataset, rows, ws.inputs_dir / "dataset.parquet", progress)
+            expected = rows[1] - rows[0]
         request = {"features": dataset.feature_columns, "batch_rows": PREDICT_BATCH_ROWS}
         (ws.inputs_dir / "request.json").write_text(json.dumps(request))
         progress(start, f"v{version.number} predicting on dataset {dataset.pk}", force=True)
@@ -250,8 +312,8 @@ def predict_in_sandbox(
             except (OSError, ValueError):  # not written yet, or being written
                 progress.beat()
                 return
-            fraction = start + (end - start) * done / max(dataset.row_count, 1)
-            progress(fraction, f"{done:,} of {dataset.row_count:,} rows predicted")
+            fraction = start + (end - start) * done / max(expected, 1)
+            progress(fraction, f"{done:,} of {expected:,} rows predicted")
 
         ran = run_script(ws, script=PROBE, limits=limits, iso=iso, while_running=watch)
         if ran.outcome != Outcome.OK:
@@ -264,7 +326,7 @@ def predict_in_sandbox(
         output = ws.outputs_dir / "predictions.parquet"
         if not output.exists():  # no rows to predict on
             return pd.DataFrame({"prediction": pd.Series([], dtype="float64")})
-        return _read_predictions(output, dataset.row_count)
+        return _read_predictions(output, expected)
 
 
 # Room for a prediction as text: past it, the file is not predictions (or is a bomb).

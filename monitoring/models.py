@@ -150,6 +150,10 @@ class EvaluationRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True)
+    # 0 when one worker predicts; else the slices its predictions fanned out into (a chord) and
+    # how many have written their part, which is the run's progress while it predicts.
+    slices = models.PositiveIntegerField(default=0)
+    slices_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(

@@ -16,7 +16,8 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from audit.services import record
@@ -266,6 +267,37 @@ def record_progress(*, run_id: int, progress: float, note: str = "") -> None:
     )
 
 
+def record_fan_out(*, run_id: int, slices: int) -> None:
+    """The run's predictions are made by `slices` tasks of a chord, counted as they finish."""
+    EvaluationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        slices=slices,
+        slices_done=0,
+        progress=0.0,
+        progress_note=f"predicting in {slices} slices",
+        heartbeat_at=timezone.now(),
+    )
+
+
+def record_slice_done(*, run_id: int, predicting: float) -> None:
+    """One more slice of a fanned-out run predicted: its progress is the share of slices done
+    (scaled to `predicting`, the part of the run spent predicting). One conditional UPDATE, so
+    slices finishing together on different workers each count once."""
+    done = F("slices_done") + 1
+    EvaluationRun.objects.filter(
+        pk=run_id, status=RunStatus.RUNNING, slices_done__lt=F("slices")
+    ).update(
+        slices_done=done,
+        progress=Cast(done, FloatField()) * predicting / F("slices"),
+        progress_note=Concat(
+            Cast(done, CharField()),
+            Value(" of "),
+            Cast(F("slices"), CharField()),
+            Value(" slices predicted"),
+        ),
+        heartbeat_at=timezone.now(),
+    )
+
+
 def record_heartbeat(*, run_id: int) -> None:
     EvaluationRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
         heartbeat_at=timezone.now()
@@ -314,9 +346,14 @@ def _never_picked_up_grace() -> timedelta:
 
 
 def _unheard_running_runs() -> QuerySet[EvaluationRun]:
-    silent_since = timezone.now() - _heartbeat_grace()
+    """Running runs silent too long. A fanned-out run is heard from its slices as they predict,
+    but its slices may wait in the queue behind other work as a pending run does, so it is
+    given the pending run's grace."""
+    now = timezone.now()
     return EvaluationRun.objects.filter(status=RunStatus.RUNNING).filter(
-        Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True)
+        Q(slices=0, heartbeat_at__lt=now - _heartbeat_grace())
+        | Q(slices__gt=0, heartbeat_at__lt=now - _never_picked_up_grace())
+        | Q(heartbeat_at__isnull=True)
     )
 
 

@@ -244,6 +244,19 @@ if CELERY_BROKER_URL == "filesystem://":
     }
     _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# Results are kept only by the tasks of a chord (a fanned-out evaluation's slices and callback),
+# which need them to know when all slices are in: Redis with a Redis broker, else files.
+_result_folder = VAR_DIR / "celery-results"
+CELERY_RESULT_BACKEND = (
+    env_str(
+        "CELERY_RESULT_BACKEND",
+        CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+    )
+    or f"file://{_result_folder}"
+)
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+CELERY_RESULT_EXPIRES = 24 * 3600  # seconds: a chord is read within its evaluation
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -387,7 +400,13 @@ LOGGING = {
 MONITORING_QUEUE = env_str("MONITORING_QUEUE", "monitoring")
 EVALUATION_TIMEOUT_SECONDS = env_int("EVALUATION_TIMEOUT_SECONDS", 1800)
 EVALUATION_MEMORY_MB = env_int("EVALUATION_MEMORY_MB", 4096)
-CELERY_TASK_ROUTES = {"monitoring.tasks.run_evaluation": {"queue": MONITORING_QUEUE}}
+# Past this many rows to predict, the stored model's predictions fan out across workers in
+# slices of at most this many rows (a Celery chord).
+EVALUATION_FAN_OUT_ROWS = env_int("EVALUATION_FAN_OUT_ROWS", 500_000)
+CELERY_TASK_ROUTES = {
+    f"monitoring.tasks.{name}": {"queue": MONITORING_QUEUE}
+    for name in ("run_evaluation", "predict_slice", "finish_fanned_out_evaluation")
+}
 CELERY_BEAT_SCHEDULE["requeue-stalled-evaluations"] = {
     "task": "monitoring.tasks.requeue_stalled_evaluations",
     "schedule": float(LOAD_CHECK_HEARTBEAT_SECONDS),
