@@ -20,16 +20,16 @@ from sklearn import metrics as sk
 from monitoring.models import EvaluationRun
 from registry.models import ModelVersion
 
-from .. import test_monitoring_runs, test_notification_emails
+from .. import mail, monitoring_datasets
 from ..conftest import PASSWORD, tar_gz_of
+from ..monitoring_datasets import FEATURES, credit_frame
 from ..promotions import promote
-from ..test_load_check_worker import Worker, push, wait_for_checks
-from ..test_monitoring_runs import FEATURES, credit_frame
+from ..workers import Worker, push, wait_for_checks
 
 # Fixtures of those modules: the credit model (MLflow folder, estimator), an SMTP server.
-credit_model = test_monitoring_runs.credit_model
-smtp = test_notification_emails.smtp
-smtp_port = test_notification_emails.smtp_port
+credit_model = monitoring_datasets.credit_model
+smtp = mail.smtp
+smtp_port = mail.smtp_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
