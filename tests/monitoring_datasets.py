@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from .page_factories import pushed_version, registered_model
@@ -63,3 +64,37 @@ def parquet_file(frame: pd.DataFrame, name: str = "data.parquet") -> SimpleUploa
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return SimpleUploadedFile(name, buffer.getvalue(), "application/octet-stream")
+
+
+# --- The credit model: a binary classifier pickled by MLflow ---------------------------------
+
+FEATURES = ["income", "age"]
+
+
+def credit_frame(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """Two numeric features, a protected group and a label the features mostly explain."""
+    rng = np.random.default_rng(seed)
+    income = rng.normal(50 + shift, 10, rows)
+    age = rng.normal(40, 12, rows)
+    group = rng.choice(["a", "b"], rows, p=[0.7, 0.3])
+    noise = rng.normal(0, 1, rows)
+    label = (0.08 * (income - 50) + 0.05 * (age - 40) + noise > 0).astype(int)
+    return pd.DataFrame({"income": income, "age": age, "group": group, "y": label})
+
+
+@pytest.fixture(scope="session")
+def credit_model(tmp_path_factory):
+    """(MLflow folder, the fitted estimator): logistic regression, a binary classifier."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    train = credit_frame(2000, seed=1)
+    estimator = LogisticRegression().fit(train[FEATURES], train["y"])
+    path = tmp_path_factory.mktemp("models") / "credit"
+    mlflow.sklearn.save_model(
+        estimator,
+        str(path),
+        signature=infer_signature(train[FEATURES], estimator.predict(train[FEATURES])),
+    )
+    return path, estimator

@@ -13,9 +13,9 @@ from monitoring.models import Alert, RunStatus
 from notifications import services as notification_services
 from notifications.models import Notification, OutboxEmail
 from notifications.tasks import send_due_emails
+from tests.mail import SmtpServer, smtp_port  # noqa: F401 - a fixture
 from tests.monitoring_watch import a_monitor, batch, finished_run, model_in_production
 from tests.page_factories import assert_strict_page, count_queries
-from tests.test_notification_emails import SmtpServer, smtp_port  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 

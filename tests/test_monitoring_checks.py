@@ -7,7 +7,8 @@ from monitoring.tasks import run_evaluation
 from registry.models import ModelVersion
 from reviews import services as review_services
 from reviews.models import PromotionRequest
-from tests.test_monitoring_runs import ask, credit, credit_model  # noqa: F401  (fixtures)
+from tests.monitoring_datasets import credit_model  # noqa: F401 - a fixture
+from tests.test_monitoring_runs import ask, credit  # noqa: F401  (fixtures)
 
 CHECKS = [
     {"kind": "evaluation_metric", "metric": "roc_auc", "op": ">=", "value": 0.7},

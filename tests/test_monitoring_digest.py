@@ -16,8 +16,8 @@ from monitoring.tasks_watch import send_digests
 from notifications import services as notification_services
 from notifications.models import OutboxEmail
 from notifications.tasks import send_due_emails
+from tests.mail import SmtpServer, smtp_port  # noqa: F401 - a fixture
 from tests.monitoring_watch import a_monitor, batch, finished_run, model_in_production
-from tests.test_notification_emails import SmtpServer, smtp_port  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django_celery_beat.models import PeriodicTask
 
 from monitoring.models import Alert, EvaluationRun
 from tests.monitoring_watch import a_monitor, batch, model_in_production
-from tests.test_load_check_worker import start_worker  # noqa: F401 - a fixture
+from tests.workers import start_worker  # noqa: F401 - a fixture
 from vetted.celery import app
 
 ACCURACY_RULE = {"metric": "accuracy", "op": ">=", "warning": 0.95, "critical": 0.9}

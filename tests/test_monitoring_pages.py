@@ -199,6 +199,20 @@ def test_the_tab_shows_health_per_monitor_from_its_open_alerts(client, people, m
     assert "ROC AUC 0.78 &lt; 0.8" in html and "old" not in html.split("Latest evaluations")[0]
 
 
+@pytest.mark.parametrize(("who", "manages"), [("bob", True), ("alice", True), ("victor", False)])
+def test_owners_and_devops_reach_the_monitor_forms_from_the_tab(
+    client, people, model, monitors, who, manages
+):
+    client.force_login(people[who])
+    html = client.get(tab(model)).content.decode()
+    new = reverse("monitoring:monitor_new", args=[model.name])
+    edit = reverse("monitoring:monitor_edit", args=[model.name, monitors["daily"].pk])
+    assert (f'href="{new}">New monitor</a>' in html) is manages
+    assert (f'href="{edit}">daily quality</a>' in html) is manages
+    if manages:
+        assert client.get(new).status_code == client.get(edit).status_code == 200
+
+
 def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     client, alice, model, runs, monitors
 ):

@@ -5,7 +5,6 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from django.utils import timezone
@@ -17,39 +16,12 @@ from monitoring.datasets import store_dataset
 from monitoring.models import EvaluationRun
 from monitoring.tasks import requeue_stalled_evaluations, run_evaluation
 from registry.models import ModelVersion, RegisteredModel
+from tests import monitoring_datasets
 from tests.conftest import pyfunc_model_dir
+from tests.monitoring_datasets import FEATURES, credit_frame
 from tests.test_api_versions import push_archive
 
-FEATURES = ["income", "age"]
-
-
-def credit_frame(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    """Two numeric features, a protected group and a label the features mostly explain."""
-    rng = np.random.default_rng(seed)
-    income = rng.normal(50 + shift, 10, rows)
-    age = rng.normal(40, 12, rows)
-    group = rng.choice(["a", "b"], rows, p=[0.7, 0.3])
-    noise = rng.normal(0, 1, rows)
-    label = (0.08 * (income - 50) + 0.05 * (age - 40) + noise > 0).astype(int)
-    return pd.DataFrame({"income": income, "age": age, "group": group, "y": label})
-
-
-@pytest.fixture(scope="session")
-def credit_model(tmp_path_factory):
-    """(MLflow folder, the fitted estimator): logistic regression, a binary classifier."""
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-    from sklearn.linear_model import LogisticRegression
-
-    train = credit_frame(2000, seed=1)
-    estimator = LogisticRegression().fit(train[FEATURES], train["y"])
-    path = tmp_path_factory.mktemp("models") / "credit"
-    mlflow.sklearn.save_model(
-        estimator,
-        str(path),
-        signature=infer_signature(train[FEATURES], estimator.predict(train[FEATURES])),
-    )
-    return path, estimator
+credit_model = monitoring_datasets.credit_model  # a fixture
 
 
 def upload(actor, model, frame: pd.DataFrame, kind: str, **roles):

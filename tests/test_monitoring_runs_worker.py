@@ -6,9 +6,10 @@ import time
 
 from monitoring.models import EvaluationRun
 from registry.models import RegisteredModel
+from tests.monitoring_datasets import credit_frame, credit_model  # noqa: F401 - a fixture
 from tests.test_cli import run_vetted
-from tests.test_load_check_worker import push, start_worker, wait_for_checks  # noqa: F401
-from tests.test_monitoring_runs import credit_frame, credit_model, upload  # noqa: F401
+from tests.test_monitoring_runs import upload
+from tests.workers import push, start_worker, wait_for_checks  # noqa: F401 - a fixture
 
 
 def test_vetted_evaluate_waits_for_the_workers_result(

@@ -119,6 +119,7 @@ def test_the_model_page_has_a_watch_button_that_works_without_javascript(client,
     assert_strict_page(page)
     html = page.content.decode()
     assert 'id="watch-panel"' in html and ">Watch</button>" in html and "0 watching" in html
+    assert "or one of its monitors alerts." in html  # watchers hear of its alerts too
 
     answer = client.post("/models/fraud-detector/watch/", {"watch": "true"})
     assert answer.status_code == 302 and answer["Location"] == "/models/fraud-detector/"

@@ -17,6 +17,7 @@ from discussions import selectors as discussion_selectors
 from registry.access import get_model_for
 
 from .. import figures
+from ..access import can_manage_monitors
 from ..models import Alert, EvaluationKind, EvaluationRun, Level, Monitor, RunStatus
 from ..panels import ANCHOR_KIND, anchor_of
 
@@ -158,6 +159,7 @@ def model_monitoring(request, name):
         "recent": recent,
         "timelines": timelines,
         "heatmap": figures.drift_heatmap(drift_columns) if drift_columns else None,
+        "can_manage": can_manage_monitors(request.user, model),
     }
     return render(request, "monitoring/model_monitoring.html", context)
 

@@ -15,15 +15,15 @@ from rest_framework.test import APIClient
 
 from notifications.models import EmailStatus, OutboxEmail
 
-from .. import test_cli, test_notification_emails
+from .. import mail, test_cli
 from ..conftest import PASSWORD
 from ..test_cli import push_iris
-from ..test_load_check_worker import Worker
+from ..workers import Worker
 
 # Fixtures of those modules: the CLI with a user's token, a real SMTP server on loopback.
 vetted_as = test_cli.vetted_as
-smtp = test_notification_emails.smtp
-smtp_port = test_notification_emails.smtp_port
+smtp = mail.smtp
+smtp_port = mail.smtp_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
