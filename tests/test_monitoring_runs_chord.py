@@ -16,9 +16,10 @@ from monitoring.services import request_evaluation
 from monitoring.tasks import requeue_stalled_evaluations, run_evaluation
 from registry.models import ModelVersion, RegisteredModel
 from registry.services import artifact_storage
+from tests.monitoring_datasets import FEATURES, credit_frame, credit_model  # noqa: F401 - a fixture
 from tests.test_api_versions import push_archive
-from tests.test_load_check_worker import push, start_worker, wait_for_checks  # noqa: F401
-from tests.test_monitoring_runs import FEATURES, ask, credit_frame, credit_model, upload  # noqa: F401
+from tests.test_monitoring_runs import ask, upload
+from tests.workers import push, start_worker, wait_for_checks  # noqa: F401 - a fixture
 from vetted.celery import app as celery_app
 
 
