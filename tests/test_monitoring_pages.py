@@ -292,6 +292,35 @@ def test_a_performance_run_shows_its_figures_beside_production(client, alice, ru
     assert "By channel" in html and "Discussion" in html
 
 
+def test_a_scheduled_run_shows_its_window_and_its_wait_apart_from_its_work(client, alice, model):
+    v1 = model.versions.get(number=1)
+    start = timezone.now() - timedelta(days=7)
+    batches = []
+    for day, rows in enumerate((400, 300, 250)):
+        batch = make.dataset(model, "batch", rows=rows, name=f"day-{day}.parquet")
+        batch.observed_at = start + timedelta(days=day * 3)
+        batch.save()
+        batches.append(batch)
+    run = make.run(v1, "performance", batches[-1], metrics=make.classification_metrics())
+    run.window.set(batches[:-1])
+    queued = run.finished_at - timedelta(seconds=23)
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        queued_at=queued, started_at=queued + timedelta(seconds=22.72), duration_seconds=0.276
+    )
+    client.force_login(alice)
+    html = client.get(run_url(run)).content.decode()
+    inputs = html[html.index('id="inputs-heading"') : html.index("</section>")]
+    assert "3 production batches observed" in inputs and "950 rows" in inputs
+    assert f"{batches[0].observed_at:%Y-%m-%d %H:%M}" in inputs
+    assert f"{batches[-1].observed_at:%Y-%m-%d %H:%M}" in inputs
+    assert "waited 22.7 s for a worker" in inputs and "worked 276 ms" in inputs
+
+    single = make.run(v1, "performance", batches[0], metrics=make.classification_metrics())
+    html = client.get(run_url(single)).content.decode()
+    assert "production batches observed" not in html and "day-0.parquet · 400 rows" in html
+    assert "waited 10.0 s for a worker" in html and "worked 50.0 s" in html
+
+
 def test_a_drift_run_pages_its_features_most_drifted_first(client, alice, runs):
     run = runs["drift"]
     client.force_login(alice)

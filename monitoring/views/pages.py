@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F, Func, JSONField, Prefetch, Value
+from django.db.models import Count, F, Func, JSONField, Max, Min, Prefetch, Sum, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -17,7 +17,7 @@ from discussions import selectors as discussion_selectors
 from registry.access import get_model_for
 
 from .. import figures
-from ..models import Alert, EvaluationKind, EvaluationRun, Level, Monitor, RunStatus
+from ..models import Alert, Dataset, EvaluationKind, EvaluationRun, Level, Monitor, RunStatus
 from ..panels import ANCHOR_KIND, anchor_of
 
 RECENT_RUNS = 15
@@ -178,6 +178,42 @@ def _run_for(user, pk: int) -> EvaluationRun:
     return run
 
 
+def _window(run: EvaluationRun) -> dict | None:
+    """What a scheduled run judged: its dataset and its window's batches together (first and
+    last observed, how many, their rows); None for a run of one dataset."""
+    ids = {run.dataset_id, *run.window.values_list("pk", flat=True)}
+    if len(ids) == 1:
+        return None
+    return Dataset.objects.filter(pk__in=ids).aggregate(
+        batches=Count("pk"),
+        rows=Sum("row_count"),
+        first=Min("observed_at"),
+        last=Max("observed_at"),
+    )
+
+
+def _seconds(value: float) -> str:
+    """A duration for people: milliseconds under a second, then seconds, then minutes."""
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 90:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds} s"
+
+
+def _timing(run: EvaluationRun) -> dict:
+    """The time a run waited for a worker (queued to started) apart from the time it worked
+    (started to finished, its duration_seconds): a busy or starting worker makes the first long
+    while the work itself takes a fraction of a second."""
+    timing = {}
+    if run.started_at:
+        timing["waited"] = _seconds(max((run.started_at - run.queued_at).total_seconds(), 0.0))
+    if run.duration_seconds is not None:
+        timing["worked"] = _seconds(run.duration_seconds)
+    return timing
+
+
 def _performance(run: EvaluationRun) -> dict:
     metrics = run.metrics
     overall = metrics.get("overall", {})
@@ -248,6 +284,8 @@ def run_detail(request, pk):
     context = {
         "run": run,
         "model": run.version.model,
+        "window": _window(run),
+        "timing": _timing(run),
         "threads": discussion_selectors.threads_on(ANCHOR_KIND, anchor_id),
         "anchor_kind": ANCHOR_KIND,
         "anchor_id": anchor_id,
