@@ -29,24 +29,37 @@ FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, s
 
 TOP_FEATURES = 20  # features in the drift heatmap and on each page of the drift table
 FOUR_FIFTHS = 0.8
+LEGEND_ROW = 24  # pixels under the plot for a one-line legend
 FAR = 1e12  # a band's open end: the axis range is set to the data, so it is never seen
 
 
-def _layout(title: str, height: int = 280, **extra) -> dict:
-    """A quiet layout: no plotly template (it would ship ~10 KB with every figure)."""
+def _layout(title: str, height: int = 280, legend: bool = True, **extra) -> dict:
+    """A quiet layout: no plotly template (it would ship ~10 KB with every figure). A figure
+    with a legend is taller by the legend's row, so its plot keeps the same height."""
     layout: dict = {
         "template": {},
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
         "font": {"family": FONT, "size": 12, "color": TEXT},
-        "height": height,
+        "height": height + (LEGEND_ROW if legend else 0),
         "margin": {"l": 56, "r": 16, "t": 40, "b": 44},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "xaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True},
         "yaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True},
-        "legend": {"orientation": "h", "y": -0.2},
+        # At the figure's foot, under the x axis' title (placed in the plot's fraction it
+        # covered that title); plotly.js widens the bottom margin to the legend's rows.
+        "legend": {
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+            "xanchor": "left",
+        },
         "hovermode": "closest",
     }
+    if not legend:
+        layout["showlegend"] = False
     for key, value in extra.items():
         base = layout.get(key)
         if isinstance(value, dict) and isinstance(base, dict):
@@ -94,7 +107,7 @@ def metrics_across_versions(versions: Sequence, metric: str) -> dict:
                 "tickprefix": "v",
             },
             margin={"t": 32, "b": 40},
-            showlegend=False,
+            legend=False,
         ),
     }
 
@@ -295,6 +308,7 @@ def drift_heatmap(columns: Sequence[DriftColumn], top: int = TOP_FEATURES) -> di
         "layout": _layout(
             f"Drift (PSI) of the {len(names)} most drifted features",
             height=max(220, 60 + 22 * len(names)),
+            legend=False,
             yaxis={"autorange": "reversed", "type": "category"},
             xaxis={"type": "category"},
         ),
@@ -406,7 +420,7 @@ def fairness_bars(attribute: dict, task: str = "classification") -> dict:
             shapes=shapes,
             xaxis={"type": "category"},
             yaxis={"title": {"text": rate.replace("_", " ")}},
-            showlegend=False,
+            legend=False,
         ),
     }
 
@@ -435,6 +449,7 @@ def confusion_matrix(overall: dict) -> dict:
         "layout": _layout(
             "Confusion matrix",
             height=280,
+            legend=False,
             xaxis={"title": {"text": "predicted"}, "type": "category"},
             yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed"},
         ),
