@@ -37,6 +37,10 @@ DRIFT = {"amount": 1.5, "merchant_risk": 1.2, "distance_from_home_km": 1.0}
 AGE_BANDS = ["18-29", "30-49", "50+"]
 AGE_BAND_SHARES = [0.3, 0.45, 0.25]
 BIASED_BAND = "18-29"
+# A second protected attribute, so the fairness evaluations show an intersection (age × region).
+REGIONS = ["urban", "suburban", "rural"]
+REGION_SHARES = [0.5, 0.3, 0.2]
+PROTECTED = ["age_band", "region"]
 BIAS = 0.25  # added to the young customers' score: the gap the fairness evaluation finds
 LABELS_LAG_DAYS = 3  # the last batches have no labels yet: chargebacks take days to arrive
 SEED = 20261101
@@ -78,7 +82,7 @@ def seed_monitoring_demo(
         label=demo.target,
         prediction="predicted",
         score="score",
-        protected=["age_band"],
+        protected=PROTECTED,
     )
     upload(
         evaluation,
@@ -86,7 +90,7 @@ def seed_monitoring_demo(
         "holdout-2026-10.parquet",
         observed_at=start - timedelta(days=1),
         label=demo.target,
-        protected=["age_band"],
+        protected=PROTECTED,
     )
     for day in range(DAYS):
         batch = _drifted(live.iloc[day * BATCH_ROWS : (day + 1) * BATCH_ROWS], demo, day)
@@ -101,7 +105,7 @@ def seed_monitoring_demo(
             label=demo.target if labelled else "",
             prediction="predicted",
             score="score",
-            protected=["age_band"],
+            protected=PROTECTED,
         )
     log(f"{MODEL}: reference, evaluation and {DAYS} daily batches of monitoring data")
     return 2 + DAYS
@@ -109,7 +113,7 @@ def seed_monitoring_demo(
 
 def _population(demo: DemoModel, rng: np.random.Generator) -> pd.DataFrame:
     """Rows of the training population in random order (it is generated sorted by class),
-    with each customer's age band."""
+    with each customer's age band and region (kept beside the features, not used by the model)."""
     raw, target = demo.generate(REFERENCE_ROWS + EVALUATION_ROWS + DAYS * BATCH_ROWS)
     order = rng.permutation(len(target))
     # As the demo's training data: each feature `offset + scale * value`, to the cent.
@@ -121,6 +125,7 @@ def _population(demo: DemoModel, rng: np.random.Generator) -> pd.DataFrame:
     )
     frame[demo.target] = target[order]
     frame["age_band"] = rng.choice(AGE_BANDS, size=len(frame), p=AGE_BAND_SHARES)
+    frame["region"] = rng.choice(REGIONS, size=len(frame), p=REGION_SHARES)
     return frame
 
 

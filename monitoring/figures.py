@@ -425,6 +425,40 @@ def fairness_bars(attribute: dict, task: str = "classification") -> dict:
     }
 
 
+def fairness_error_rates(attribute: dict) -> dict:
+    """Per group of one protected attribute, its true and false positive rates side by side:
+    what equalized odds compares. Groups too small to judge are named so under their bars."""
+    groups = attribute.get("groups", [])
+    labels = [str(g["value"]) + (" (too small)" if g.get("too_small") else "") for g in groups]
+    counts = [g.get("count") for g in groups]
+    data = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": labels,
+            "y": [_number(g.get(key)) for g in groups],
+            "customdata": counts,
+            "hovertemplate": "%{x}: " + name + " %{y:.3g} · %{customdata} rows<extra></extra>",
+            "marker": {"color": colour},
+        }
+        for key, name, colour in (("tpr", "TPR", ACCENT), ("fpr", "FPR", AMBER))
+    ]
+    difference = _number(attribute.get("equalized_odds_difference"))
+    title = attribute["name"] + (
+        f" · equalized odds difference {difference:.3g}" if difference is not None else ""
+    )
+    return {
+        "data": data,
+        "layout": _layout(
+            title,
+            height=240,
+            barmode="group",
+            xaxis={"type": "category"},
+            yaxis={"title": {"text": "rate"}, "range": [0, 1.02]},
+        ),
+    }
+
+
 # --- Performance ----------------------------------------------------------------------------
 
 

@@ -29,5 +29,8 @@ def test_the_demo_monitor_s_first_runs_open_alerts():
     # The drift of the last weeks and the young customers' gap both break their rules.
     assert {"share_drifted <=", "min_disparate_impact_ratio >="} <= set(opened), opened
     assert "critical" in opened.values()
+    (fair,) = ended.filter(kind="fairness", version__stage="production")
+    attributes = [attribute["name"] for attribute in fair.metrics["attributes"]]
+    assert attributes == ["age_band", "region", "age_band × region"]
 
     assert seed_demo_monitor() == []  # once

@@ -14,6 +14,7 @@ from discussions import services as discussion_services
 from monitoring import figures
 from monitoring.models import Alert, EvaluationRun, Monitor, RunStatus
 from monitoring.stats import fairness, performance
+from registry.templatetags.registry_pages import metric
 from tests.promotions import promote
 
 from . import monitoring_pages_factories as make
@@ -343,7 +344,7 @@ def test_a_drift_run_pages_its_features_most_drifted_first(client, alice, runs):
 def test_a_fairness_run_shows_bars_with_the_four_fifths_band(client, alice, runs):
     client.force_login(alice)
     response = client.get(run_url(runs["fairness"]))
-    (bars,) = figures_in(response).values()
+    bars = figures_in(response)["fairness-0"]
     groups = runs["fairness"].metrics["attributes"][0]["groups"]
     assert bars["data"][0]["x"] == ["F", "M", "X"]
     assert bars["data"][0]["y"] == [group["selection_rate"] for group in groups]
@@ -467,10 +468,50 @@ def test_a_regression_run_shows_errors_not_rates(client, alice, model):
     html = response.content.decode()
     assert "<td>rmse</td>" in html and "<td>r2</td>" in html
     response = client.get(run_url(fair))
-    (bars,) = figures_in(response).values()
+    (bars,) = figures_in(response).values()  # no TPR or FPR for regression
     assert bars["layout"]["yaxis"]["title"]["text"] == "error" and bars["layout"]["shapes"] == []
     html = response.content.decode()
     assert "Error difference / ratio" in html and "four fifths" not in html
+    group = fair.metrics["attributes"][0]["groups"][0]
+    assert f'<td class="num">{group["count"]}</td>' in html
+    assert f'<td class="num">{metric(group["error"])}</td>' in html
+
+
+def test_a_fairness_run_tabulates_every_group_of_each_attribute_and_intersection(
+    client, alice, model
+):
+    rng = np.random.default_rng(4)
+    rows = 900
+    sex, region = rng.choice(["F", "M"], rows), rng.choice(["north", "south", "east"], rows)
+    region[:12] = "island"  # a group under the minimum size, alone and in every intersection
+    truth = rng.integers(0, 2, rows)
+    predicted = (rng.random(rows) < np.where(sex == "F", 0.25, 0.45)).astype(int)
+    metrics = fairness.evaluate("classification", truth, predicted, {"sex": sex, "region": region})
+    run = make.run(model.versions.get(number=2), "fairness", make.dataset(model), metrics=metrics)
+    client.force_login(alice)
+    response = client.get(run_url(run))
+    assert_strict_page(response)
+    charts = figures_in(response)
+    names = [attribute["name"] for attribute in metrics["attributes"]]
+    assert names == ["sex", "region", "sex × region"]
+    assert set(charts) == {f"fairness-{i}{rates}" for i in range(3) for rates in ("", "-rates")}
+    flat = re.sub(r">\s+<", "><", response.content.decode())
+    for index, attribute in enumerate(metrics["attributes"]):
+        assert f"<h3>{attribute['name']}</h3>" in flat
+        rates = {trace["name"]: trace for trace in charts[f"fairness-{index}-rates"]["data"]}
+        assert rates["TPR"]["y"] == [group["tpr"] for group in attribute["groups"]]
+        assert rates["FPR"]["y"] == [group["fpr"] for group in attribute["groups"]]
+        for group in attribute["groups"]:
+            cells = "".join(
+                f'<td class="num">{metric(group[key])}</td>'
+                for key in ("count", "selection_rate", "tpr", "fpr", "accuracy")
+            )
+            judged = (
+                '<span class="muted">too small to judge</span>' if group["too_small"] else "yes"
+            )
+            assert f'<td class="break">{group["value"]}</td>{cells}<td>{judged}</td>' in flat
+    intersection = metrics["attributes"][2]["groups"]
+    assert sum(group["too_small"] for group in intersection) >= 2  # island × F, island × M
 
 
 def test_a_drift_run_shows_the_predictions_drift_on_its_first_page(client, alice, model):

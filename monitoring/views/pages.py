@@ -268,7 +268,15 @@ def _fairness(run: EvaluationRun) -> dict:
     return {
         "task": task,
         "attributes": [
-            (f"fairness-{index}", figures.fairness_bars(attribute, task), attribute)
+            {
+                "attribute": attribute,
+                "charts": [(f"fairness-{index}", figures.fairness_bars(attribute, task))]
+                + (
+                    [(f"fairness-{index}-rates", figures.fairness_error_rates(attribute))]
+                    if task == "classification"
+                    else []
+                ),
+            }
             for index, attribute in enumerate(attributes)
         ],
     }

@@ -114,6 +114,6 @@ def test_alice_reads_the_monitoring_charts_and_watches_a_run_finish(tab, people,
     running.save()
     # The progress block's next poll reloads the page with the results.
     expect(tab.page.get_by_role("heading", name="Fairness", exact=True)).to_be_visible()
-    expect(tab.page.locator(".js-plotly-plot")).to_have_count(1)
+    expect(tab.page.locator(".js-plotly-plot")).to_have_count(2)  # selection rates, TPR / FPR
     assert fits_the_window(tab)
     tab.assert_stayed_local_and_quiet()
