@@ -20,11 +20,13 @@ from django.utils import timezone
 from sklearn.linear_model import LogisticRegression
 
 from registry.demo import DEMO_MODELS, DemoModel
-from registry.models import RegisteredModel
+from registry.models import RegisteredModel, Stage
 
 from .datasets import store_dataset
-from .models import Dataset, DatasetKind, EvaluationKind, Monitor
+from .models import Dataset, DatasetKind, EvaluationKind, Monitor, Trigger
 from .monitors import STAGES, create_monitor, request_runs
+from .services import request_evaluation
+from .tasks import run_evaluation
 
 MODEL = "fraud-detector"
 DAYS = 28
@@ -157,9 +159,10 @@ DEMO_RULES = [
 
 
 def seed_demo_monitor(log: Callable[[str], None] = lambda line: None) -> list:
-    """The demo's daily monitor of the fraud model, made by its DevOps person, and its first
-    runs asked for at once: over monitoring.demo's drifted batches they open alerts as soon as
-    the worker finishes them. Does nothing when the monitor exists or the model does not."""
+    """The demo's daily monitor of the fraud model, made by its DevOps person, with four weeks
+    of past runs on production (see _backfill), and its first runs asked for at once: over
+    monitoring.demo's drifted batches they open alerts as soon as the worker finishes them.
+    Does nothing when the monitor exists or the model does not."""
     model = RegisteredModel.objects.filter(name=MODEL).select_related("team").first()
     if model is None or Monitor.objects.filter(model=model, name=DEMO_MONITOR).exists():
         log(f"{MODEL}: monitor up to date" if model else f"{MODEL}: no model to watch")
@@ -173,6 +176,49 @@ def seed_demo_monitor(log: Callable[[str], None] = lambda line: None) -> list:
         stages=list(STAGES),
         rules=DEMO_RULES,
     )
+    backfilled = _backfill(monitor)
     runs = request_runs(monitor=monitor)
-    log(f"{MODEL}: monitor {DEMO_MONITOR!r}, {len(runs)} evaluation(s) queued")
+    log(
+        f"{MODEL}: monitor {DEMO_MONITOR!r}, {len(backfilled)} past weekly evaluation(s) run,"
+        f" {len(runs)} evaluation(s) queued"
+    )
+    return runs
+
+
+def _backfill(monitor: Monitor) -> list:
+    """The production version's runs over each past week of batches, as the weekly schedule
+    would have made them, evaluated here oldest week first: the timelines and the heatmap show
+    the drift growing week by week, and the alerts open (and stay open) as the weeks went.
+    Predictions come from the batches' own columns, so no model is loaded: a second or two."""
+    production = monitor.model.versions.filter(stage=Stage.PRODUCTION).first()
+    if production is None:
+        return []
+    production.model = monitor.model
+    reference = Dataset.objects.filter(model=monitor.model, kind=DatasetKind.REFERENCE).first()
+    batches = list(
+        Dataset.objects.filter(model=monitor.model, kind=DatasetKind.BATCH).order_by("observed_at")
+    )
+    runs = []
+    for start in range(0, len(batches), 7):
+        week = batches[start : start + 7]
+        inputs = {
+            EvaluationKind.PERFORMANCE: [b for b in week if b.label_column],
+            EvaluationKind.FAIRNESS: [b for b in week if b.label_column and b.protected_columns],
+            EvaluationKind.DRIFT: week if reference is not None else [],
+        }
+        for kind, found in inputs.items():
+            if not found:
+                continue
+            run, _ = request_evaluation(
+                actor=None,
+                version=production,
+                kind=kind,
+                dataset=found[-1],
+                reference=reference if kind == EvaluationKind.DRIFT else None,
+                trigger=Trigger.SCHEDULE,
+                monitor=monitor,
+                window=found[:-1],
+            )
+            run_evaluation(run.pk)  # what the worker does; its own later delivery does nothing
+            runs.append(run)
     return runs

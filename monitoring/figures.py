@@ -166,14 +166,16 @@ class Point:
 
     run_id: int
     version: int  # its number
-    at: datetime  # when it finished
+    at: datetime  # when the data it judged was observed (its newest dataset's observed_at)
     summary: dict  # the run's metrics["summary"]
 
 
 def points_of(runs: Iterable) -> list[Point]:
-    """Timeline points of finished EvaluationRun rows (with their versions loaded)."""
+    """Timeline points of finished EvaluationRun rows (with their versions and datasets
+    loaded), each at the time of its data: a month of batches evaluated in one minute still
+    spreads over the month."""
     return [
-        Point(run.pk, run.version.number, run.finished_at, run.metrics.get("summary") or {})
+        Point(run.pk, run.version.number, run.dataset.observed_at, run.metrics.get("summary") or {})
         for run in runs
         if run.finished_at is not None
     ]
@@ -186,8 +188,8 @@ def metric_timeline(
     rules: Sequence[Rule] = (),
     alerts: Sequence[Marker] = (),
 ) -> dict:
-    """A summary metric of finished runs over time, one line per version, with the rules'
-    warning and critical bands and a marker where each alert opened."""
+    """A summary metric of finished runs over the time of their data, one line per version,
+    with the rules' warning and critical bands and a marker where each alert's run stands."""
     by_version: dict[int, list] = {}
     values: list[float] = []
     for point in points:
@@ -243,6 +245,32 @@ def metric_timeline(
     }
 
 
+def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: str) -> dict:
+    """One metric of each version on the same evaluation data, as (number, stage, value):
+    the comparison a new version is judged by, apart from the production timeline."""
+    shown = [(number, stage, _number(value)) for number, stage, value in values]
+    shown = sorted((item for item in shown if item[2] is not None), key=lambda item: item[0])
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": [f"v{number}" for number, _, _ in shown],
+                "y": [value for _, _, value in shown],
+                "text": [stage for _, stage, _ in shown],
+                "hovertemplate": "%{x} · %{text}<br>" + metric + " = %{y:.6g}<extra></extra>",
+                "marker": {
+                    "color": [
+                        ACCENT if stage == "production" else "#b5c7c9" for _, stage, _ in shown
+                    ]
+                },
+            }
+        ],
+        "layout": _layout(
+            metric, height=220, legend=False, xaxis={"type": "category"}, margin={"t": 32}
+        ),
+    }
+
+
 # --- Drift ----------------------------------------------------------------------------------
 
 
@@ -257,10 +285,11 @@ class DriftColumn:
 
 
 def drift_columns_of(runs: Iterable) -> list[DriftColumn]:
-    """Heatmap columns of finished drift EvaluationRun rows (with their versions loaded)."""
+    """Heatmap columns of finished drift EvaluationRun rows (with their versions and datasets
+    loaded), each at the time of its data."""
     return [
         DriftColumn(
-            run.finished_at,
+            run.dataset.observed_at,
             run.version.number,
             {f["name"]: _number(f.get("psi")) for f in run.metrics.get("features", [])},
             {f["name"]: bool(f.get("drifted")) for f in run.metrics.get("features", [])},

@@ -16,7 +16,10 @@ def test_the_demo_monitor_s_first_runs_open_alerts():
     seed_monitoring_demo(today=timezone.now())
     lines: list[str] = []
     runs = seed_demo_monitor(lines.append)
-    assert lines == [f"fraud-detector: monitor {DEMO_MONITOR!r}, {len(runs)} evaluation(s) queued"]
+    assert lines == [
+        f"fraud-detector: monitor {DEMO_MONITOR!r}, 12 past weekly evaluation(s) run,"
+        f" {len(runs)} evaluation(s) queued"
+    ]
     assert {run.kind for run in runs} == {"performance", "drift", "fairness"}
     monitor = Monitor.objects.get(name=DEMO_MONITOR)
     assert monitor.periodic_task.enabled
@@ -29,7 +32,14 @@ def test_the_demo_monitor_s_first_runs_open_alerts():
     # The drift of the last weeks and the young customers' gap both break their rules.
     assert {"share_drifted <=", "min_disparate_impact_ratio >="} <= set(opened), opened
     assert "critical" in opened.values()
-    (fair,) = ended.filter(kind="fairness", version__stage="production")
+    production = ended.filter(version__stage="production").order_by("dataset__observed_at")
+    # Four weeks of production, one run of each kind a week, the drift growing week by week.
+    drift = [run.metrics["summary"]["share_drifted"] for run in production.filter(kind="drift")]
+    assert len(drift) == 4 and drift[0] == 0 and drift == sorted(drift) and drift[-1] > 0.2
+    assert production.filter(kind="performance").count() == 4
+    days = [run.dataset.observed_at for run in production.filter(kind="drift")]
+    assert [(b - a).days for a, b in zip(days, days[1:], strict=False)] == [7, 7, 7]
+    fair = production.filter(kind="fairness").last()
     attributes = [attribute["name"] for attribute in fair.metrics["attributes"]]
     assert attributes == ["age_band", "region", "age_band × region"]
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from discussions import services as discussion_services
 from monitoring import figures
-from monitoring.models import Alert, EvaluationRun, Monitor, RunStatus
+from monitoring.models import Alert, Dataset, EvaluationRun, Monitor, RunStatus
 from monitoring.stats import fairness, performance
 from registry.templatetags.registry_pages import metric
 from tests.promotions import promote
@@ -52,18 +52,30 @@ def model(people, teams):
 def runs(model):
     v1, v2 = model.versions.order_by("number")
     holdout, reference = make.dataset(model), make.dataset(model, "reference", name="train.csv")
+    # Production batches of the last five days, each evaluated a minute ago.
+    batches = [
+        make.dataset(
+            model,
+            "batch",
+            name=f"day-{day}.parquet",
+            observed_at=timezone.now() - timedelta(days=5 - day),
+        )
+        for day in range(5)
+    ]
     perf = []
     for day in range(5):
         perf.append(
             make.run(
                 v1,
                 "performance",
-                holdout,
+                batches[day],
                 metrics=make.classification_metrics(seed=day),
-                ago=timedelta(days=5 - day),
+                ago=timedelta(minutes=1, seconds=-day),
             )
         )
-    baseline = perf[-1]
+    baseline = make.run(  # production on the holdout, beside the candidate
+        v1, "performance", holdout, metrics=make.classification_metrics(seed=4)
+    )
     candidate = make.run(
         v2, "performance", holdout, metrics=make.classification_metrics(seed=9, noise=0.3)
     )
@@ -73,12 +85,12 @@ def runs(model):
         make.run(
             v1,
             "drift",
-            holdout,
+            batches[day],
             reference=reference,
             metrics=make.drift_metrics(),
-            ago=timedelta(days=d),
+            ago=timedelta(seconds=day),
         )
-        for d in (2, 1)
+        for day in (3, 4)  # the older data evaluated last
     ]
     fairness = make.run(v1, "fairness", holdout, metrics=make.fairness_metrics())
     running = make.run(v2, "drift", holdout, reference=reference, status=RunStatus.RUNNING)
@@ -137,10 +149,15 @@ def monitors(model, runs, alice):
     return {"daily": daily, "drift": drift, "resolved": resolved}
 
 
+def batches():
+    """The production batches, oldest first."""
+    return list(Dataset.objects.filter(kind="batch").order_by("observed_at"))
+
+
 def drift_runs():
-    """The finished drift runs, oldest first."""
+    """The finished drift runs, on the oldest data first."""
     finished = EvaluationRun.objects.filter(kind="drift", status="done")
-    return list(finished.select_related("version").order_by("finished_at"))
+    return list(finished.select_related("version", "dataset").order_by("dataset__observed_at"))
 
 
 def tab(model):
@@ -197,7 +214,7 @@ def test_the_tab_shows_health_per_monitor_from_its_open_alerts(client, people, m
         ("warning", "Warning", "drift watch"),
         ("ok", "OK", "quiet one"),
     ]
-    assert "ROC AUC 0.78 &lt; 0.8" in html and "old" not in html.split("Latest evaluations")[0]
+    assert "ROC AUC 0.78 &lt; 0.8" in html and ": old (v1)" not in html
 
 
 def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
@@ -214,9 +231,18 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     assert shares["alerts"] == [0.4]
     roc = charts["timeline-0"]
     lines = {trace["name"]: trace for trace in roc["data"]}
-    assert len(lines["v1"]["y"]) == 5 and len(lines["v2"]["y"]) == 1
-    assert lines["v2"]["y"] == [runs["performance"].metrics["summary"]["roc_auc"]]
+    # Production batches only, each at its data's time: v2 was judged on the holdout alone.
+    assert set(lines) == {"v1", "alerts"}
+    assert lines["v1"]["x"] == [batch.observed_at.isoformat() for batch in batches()]
+    assert lines["v1"]["y"] == [
+        run.metrics["summary"]["roc_auc"]
+        for run in EvaluationRun.objects.filter(kind="performance", dataset__kind="batch").order_by(
+            "dataset__observed_at"
+        )
+    ]
     assert lines["alerts"]["y"] == [0.78]  # the open critical alert on roc_auc
+    # placed where the run it judged stands
+    assert lines["alerts"]["x"] == [runs["baseline"].dataset.observed_at.isoformat()]
     bands = [(s["y0"], s["y1"], s["fillcolor"]) for s in roc["layout"]["shapes"]]
     assert [(round(y1, 2), colour) for _, y1, colour in bands] == [
         (0.8, "rgba(251, 233, 231, 0.8)"),  # critical: below 0.8
@@ -227,6 +253,15 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     by_psi = sorted(runs["drift"].metrics["features"], key=lambda feature: -feature["psi"])
     assert heatmap["y"] == [feature["name"] for feature in by_psi[:20]]  # top drifted first
     assert len(heatmap["x"]) == 2 and heatmap["z"][0] == [by_psi[0]["psi"]] * 2
+    assert heatmap["x"] == [f"{b.observed_at:%Y-%m-%d %H:%M} v1" for b in batches()[3:]]
+    # The versions, on the holdout: v2's upload run beside production's, one bar each.
+    versions = charts["versions-0"]
+    assert versions["layout"]["title"]["text"] == "roc_auc"
+    assert versions["data"][0]["x"] == ["v1", "v2"]
+    assert versions["data"][0]["y"] == [
+        runs[name].metrics["summary"]["roc_auc"] for name in ("baseline", "performance")
+    ]
+    assert versions["data"][0]["text"] == ["production", "none"]
     # Read in SQL without the histograms, it is the heatmap of the runs' whole metrics.
     assert charts["drift-heatmap"] == json.loads(
         json.dumps(figures.drift_heatmap(figures.drift_columns_of(drift_runs())))

@@ -17,7 +17,16 @@ from discussions import selectors as discussion_selectors
 from registry.access import get_model_for
 
 from .. import figures
-from ..models import Alert, Dataset, EvaluationKind, EvaluationRun, Level, Monitor, RunStatus
+from ..models import (
+    Alert,
+    Dataset,
+    DatasetKind,
+    EvaluationKind,
+    EvaluationRun,
+    Level,
+    Monitor,
+    RunStatus,
+)
 from ..panels import ANCHOR_KIND, anchor_of
 
 RECENT_RUNS = 15
@@ -78,10 +87,16 @@ def _timeline_metrics(points: list[figures.Point], monitors: Sequence[Monitor]) 
     return ordered[:TIMELINE_METRICS]
 
 
-def _finished_runs(model, *kinds: str):
+def _production_runs(model, *kinds: str):
+    """Finished runs on production batches (scheduled or asked for), newest data first: the
+    timelines and the heatmap. New versions judged on the evaluation data are compared apart."""
     return EvaluationRun.objects.filter(
-        version__model=model, kind__in=kinds, status=RunStatus.DONE, finished_at__isnull=False
-    ).order_by("-finished_at")
+        version__model=model,
+        kind__in=kinds,
+        status=RunStatus.DONE,
+        finished_at__isnull=False,
+        dataset__kind=DatasetKind.BATCH,
+    ).order_by("-dataset__observed_at", "-finished_at")
 
 
 class FeatureField(Func):
@@ -98,15 +113,15 @@ class FeatureField(Func):
 
 
 def _drift_columns(model) -> list[figures.DriftColumn]:
-    runs = _finished_runs(model, EvaluationKind.DRIFT)[:HEATMAP_RUNS]
+    runs = _production_runs(model, EvaluationKind.DRIFT)[:HEATMAP_RUNS]
     if connection.vendor != "postgresql":  # SQLite has no JSON path over arrays: whole metrics
-        return figures.drift_columns_of(runs.select_related("version"))
+        return figures.drift_columns_of(runs.select_related("version", "dataset"))
     rows = runs.annotate(
         names=FeatureField("name"), psi=FeatureField("psi"), drifted=FeatureField("drifted")
-    ).values("finished_at", "version__number", "names", "psi", "drifted")
+    ).values("dataset__observed_at", "version__number", "names", "psi", "drifted")
     return [
         figures.DriftColumn(
-            row["finished_at"],
+            row["dataset__observed_at"],
             row["version__number"],
             dict(zip(row["names"], row["psi"], strict=True)),
             dict(zip(row["names"], row["drifted"], strict=True)),
@@ -115,12 +130,52 @@ def _drift_columns(model) -> list[figures.DriftColumn]:
     ]
 
 
+def _versions_on_evaluation_data(model, monitors: Sequence[Monitor]) -> dict | None:
+    """Each version's latest results of each kind on the model's latest evaluation dataset
+    (the runs of a new version's upload, and those asked for on it), a chart per metric."""
+    evaluation = Dataset.objects.filter(model=model, kind=DatasetKind.EVALUATION).first()
+    if evaluation is None:
+        return None
+    rows = (
+        EvaluationRun.objects.filter(dataset=evaluation, status=RunStatus.DONE)
+        .order_by("version__number", "kind", "-finished_at")
+        .annotate(summary=F("metrics__summary"))
+        .values("version__number", "version__stage", "kind", "summary")
+    )
+    seen: set[tuple[int, str]] = set()
+    by_version: dict[int, tuple[str, dict]] = {}
+    for row in rows:
+        if (row["version__number"], row["kind"]) in seen:
+            continue  # an older run of the same kind
+        seen.add((row["version__number"], row["kind"]))
+        _, summary = by_version.setdefault(row["version__number"], (row["version__stage"], {}))
+        summary.update(row["summary"] or {})
+    if not by_version:
+        return None
+    points = [
+        figures.Point(0, number, evaluation.observed_at, summary)
+        for number, (_, summary) in by_version.items()
+    ]
+    charts = []
+    for index, metric in enumerate(_timeline_metrics(points, monitors)):
+        values = [
+            (number, stage, summary.get(metric)) for number, (stage, summary) in by_version.items()
+        ]
+        charts.append((f"versions-{index}", figures.metric_by_version(values, metric)))
+    return {"dataset": evaluation, "charts": charts}
+
+
 @login_required
 @require_safe
 def model_monitoring(request, name):
-    """Health per monitor, the latest runs, metric timelines and the drift heatmap."""
+    """Health per monitor, the latest runs, metric timelines and the drift heatmap over the
+    time of the production data, and the versions compared on the evaluation data."""
     model = get_model_for(request.user, name)
-    open_alerts = Alert.objects.filter(resolved_at__isnull=True).select_related("version")
+    open_alerts = (
+        Alert.objects.filter(resolved_at__isnull=True)
+        .select_related("version")
+        .annotate(data_at=F("run__dataset__observed_at"))
+    )
     monitors = list(
         Monitor.objects.filter(model=model).prefetch_related(
             Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts")
@@ -134,16 +189,20 @@ def model_monitoring(request, name):
     )
     # Only the summaries (of every kind), not the curves and histograms, of the latest runs.
     points = [
-        figures.Point(row["pk"], row["version__number"], row["finished_at"], row["summary"] or {})
-        for row in _finished_runs(model, *EvaluationKind.values)
+        figures.Point(
+            row["pk"], row["version__number"], row["dataset__observed_at"], row["summary"] or {}
+        )
+        for row in _production_runs(model, *EvaluationKind.values)
         .annotate(summary=F("metrics__summary"))
-        .values("pk", "version__number", "finished_at", "summary")[:TIMELINE_RUNS]
+        .values("pk", "version__number", "dataset__observed_at", "summary")[:TIMELINE_RUNS]
     ]
     alerts = [alert for item in health for alert in item.open_alerts]
     timelines = []
     for index, metric in enumerate(_timeline_metrics(points, monitors)):
         markers = [
-            figures.Marker(alert.opened_at, alert.value, alert.level, alert.message)
+            figures.Marker(
+                alert.data_at or alert.opened_at, alert.value, alert.level, alert.message
+            )
             for alert in alerts
             if _alert_metric(alert) == metric
         ]
@@ -152,12 +211,14 @@ def model_monitoring(request, name):
         )
         timelines.append((f"timeline-{index}", figure))
     drift_columns = _drift_columns(model)
+    versions = _versions_on_evaluation_data(model, monitors)
     context = {
         "model": model,
         "health": health,
         "recent": recent,
         "timelines": timelines,
         "heatmap": figures.drift_heatmap(drift_columns) if drift_columns else None,
+        "versions": versions,
     }
     return render(request, "monitoring/model_monitoring.html", context)
 
