@@ -217,6 +217,23 @@ def test_the_tab_shows_health_per_monitor_from_its_open_alerts(client, people, m
     assert "ROC AUC 0.78 &lt; 0.8" in html and ": old (v1)" not in html
 
 
+def test_those_who_manage_monitors_get_links_to_add_and_edit_them(client, people, model, monitors):
+    new = reverse("monitoring:monitor_new", args=[model.name])
+    edits = [
+        reverse("monitoring:monitor_edit", args=[model.name, monitor.pk])
+        for monitor in Monitor.objects.filter(model=model)
+    ]
+    alerts = reverse("monitoring:alerts") + f"?model={model.name}"
+    for name, manages in (("bob", True), ("alice", True), ("victor", False), ("carol", False)):
+        client.force_login(people[name])
+        html = client.get(tab(model)).content.decode()
+        assert f'href="{alerts}"' in html, name
+        assert (f'href="{new}"' in html) is manages, name
+        assert all((f'href="{edit}"' in html) is manages for edit in edits), name
+        for link in [new, *edits] if manages else []:
+            assert client.get(link).status_code == 200, (name, link)
+
+
 def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     client, alice, model, runs, monitors
 ):

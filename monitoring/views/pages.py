@@ -17,13 +17,14 @@ from discussions import selectors as discussion_selectors
 from registry.access import get_model_for
 
 from .. import figures
+from ..access import can_manage_monitors
+from ..digest import level_of
 from ..models import (
     Alert,
     Dataset,
     DatasetKind,
     EvaluationKind,
     EvaluationRun,
-    Level,
     Monitor,
     RunStatus,
 )
@@ -47,11 +48,10 @@ class MonitorHealth:
 
 
 def _health(monitor: Monitor) -> MonitorHealth:
-    """Critical if any open alert is critical, warning if any is open, else ok."""
+    """Critical if any open alert is critical, warning if any is open, else ok: the e-mail's
+    rule (monitoring.digest.level_of)."""
     alerts = monitor.open_alerts  # type: ignore[attr-defined]  # prefetched by the view
-    levels = {alert.level for alert in alerts}
-    level = "critical" if Level.CRITICAL in levels else "warning" if levels else "ok"
-    return MonitorHealth(monitor, level, alerts)
+    return MonitorHealth(monitor, str(level_of(alerts)), alerts)
 
 
 def _alert_metric(alert: Alert) -> str:
@@ -219,6 +219,7 @@ def model_monitoring(request, name):
         "timelines": timelines,
         "heatmap": figures.drift_heatmap(drift_columns) if drift_columns else None,
         "versions": versions,
+        "can_manage": can_manage_monitors(request.user, model),
     }
     return render(request, "monitoring/model_monitoring.html", context)
 
