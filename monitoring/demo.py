@@ -20,12 +20,14 @@ from django.utils import timezone
 from sklearn.linear_model import LogisticRegression
 
 from registry.demo import DEMO_MODELS, DemoModel
-from registry.models import RegisteredModel, Stage
+from registry.models import LoadStatus, RegisteredModel, Stage
+from reviews.models import Policy
+from reviews.services import set_policy
 
 from .datasets import store_dataset
 from .models import Dataset, DatasetKind, EvaluationKind, Monitor, Trigger
 from .monitors import STAGES, create_monitor, request_runs
-from .services import request_evaluation
+from .services import evaluate_new_version, request_evaluation
 from .tasks import run_evaluation
 
 MODEL = "fraud-detector"
@@ -222,3 +224,45 @@ def _backfill(monitor: Monitor) -> list:
             run_evaluation(run.pk)  # what the worker does; its own later delivery does nothing
             runs.append(run)
     return runs
+
+
+# The monitoring checks the fraud model's production policy asks for, beside reviews.demo's.
+DEMO_POLICY_CHECKS = [
+    {"kind": "evaluation_metric", "metric": "roc_auc", "op": ">=", "value": 0.85},
+    {"kind": "drift_psi", "max_psi": 0.2},
+    {"kind": "fairness_ratio", "min_ratio": 0.8},
+]
+
+
+def seed_demo_policy_checks(log: Callable[[str], None] = lambda line: None) -> list:
+    """The fraud model's production policy (set by reviews.demo) gains the monitoring checks,
+    so the open request shows its version's evaluations, with links to them. Versions whose
+    load check passed before the evaluation data existed are evaluated now (the same inputs
+    give the same runs, so asking again changes nothing). Returns the checks added."""
+    model = RegisteredModel.objects.filter(name=MODEL).select_related("team").first()
+    policy = Policy.objects.filter(model=model, to_stage=Stage.PRODUCTION).first()
+    if model is None or policy is None:
+        log(f"{MODEL}: no production policy to add monitoring checks to")
+        return []
+    for version in model.versions.filter(latest_load_check__status=LoadStatus.PASSED):
+        version.model = model
+        evaluate_new_version(version)
+    kinds = {check.get("kind") for check in policy.checks}
+    missing = [check for check in DEMO_POLICY_CHECKS if check["kind"] not in kinds]
+    if not missing:
+        log(f"{MODEL}: production policy's monitoring checks up to date")
+        return []
+    owner = next(d for d in DEMO_MODELS if d.name == MODEL).pusher
+    set_policy(
+        actor=User.objects.get(username=owner),
+        team=model.team,
+        model=model,
+        to_stage=Stage.PRODUCTION,
+        required_approvals=policy.required_approvals,
+        required_roles=policy.required_roles,
+        author_may_approve=policy.author_may_approve,
+        auto_merge=policy.auto_merge,
+        checks=[*policy.checks, *missing],
+    )
+    log(f"{MODEL}: production policy checks {len(missing)} evaluation result(s) too")
+    return missing
