@@ -50,17 +50,18 @@ def test_alice_reads_the_monitoring_charts_and_watches_a_run_finish(tab, people,
     v2 = pushed_version(alice, model, metrics={"auc": 0.93, "f1": 0.82})
     holdout, reference = make.dataset(model), make.dataset(model, "reference")
     for day in range(4):
+        batch = make.dataset(model, "batch", observed_at=timezone.now() - timedelta(days=4 - day))
         make.run(
             v1,
             "performance",
-            holdout,
+            batch,
             metrics=make.classification_metrics(seed=day),
             ago=timedelta(days=4 - day),
         )
         make.run(
             v1,
             "drift",
-            holdout,
+            batch,
             reference=reference,
             metrics=make.drift_metrics(),
             ago=timedelta(days=4 - day),
@@ -95,7 +96,8 @@ def test_alice_reads_the_monitoring_charts_and_watches_a_run_finish(tab, people,
     ).click()
     expect(tab.page).to_have_url(tab.base_url + "/models/fraud-detector/monitoring/")
     expect(tab.page.get_by_text("Critical", exact=True)).to_be_visible()
-    expect(tab.page.locator(".js-plotly-plot")).to_have_count(5)  # 4 timelines, the heatmap
+    # 4 timelines, the heatmap, and v1 beside v2 on the holdout (ROC AUC, F1, accuracy, log loss)
+    expect(tab.page.locator(".js-plotly-plot")).to_have_count(9)
     expect(tab.page.locator(".js-plotly-plot .heatmaplayer")).to_have_count(1)
     assert titles_under_legends(tab) == []
     assert fits_the_window(tab)
