@@ -237,14 +237,15 @@ DEMO_POLICY_CHECKS = [
 def seed_demo_policy_checks(log: Callable[[str], None] = lambda line: None) -> list:
     """The fraud model's production policy (set by reviews.demo) gains the monitoring checks,
     so the open request shows its version's evaluations, with links to them. Versions whose
-    load check passed before the evaluation data existed are evaluated now (the same inputs
-    give the same runs, so asking again changes nothing). Returns the checks added."""
+    load check passed before the evaluation data existed (none of their runs came from the
+    upload) are evaluated now. Returns the checks added."""
     model = RegisteredModel.objects.filter(name=MODEL).select_related("team").first()
     policy = Policy.objects.filter(model=model, to_stage=Stage.PRODUCTION).first()
     if model is None or policy is None:
         log(f"{MODEL}: no production policy to add monitoring checks to")
         return []
-    for version in model.versions.filter(latest_load_check__status=LoadStatus.PASSED):
+    loaded = model.versions.filter(latest_load_check__status=LoadStatus.PASSED)
+    for version in loaded.exclude(evaluation_runs__trigger=Trigger.UPLOAD):
         version.model = model
         evaluate_new_version(version)
     kinds = {check.get("kind") for check in policy.checks}
