@@ -20,11 +20,15 @@ from django.utils import timezone
 from sklearn.linear_model import LogisticRegression
 
 from registry.demo import DEMO_MODELS, DemoModel
-from registry.models import RegisteredModel
+from registry.models import LoadStatus, RegisteredModel, Stage
+from reviews.models import Policy
+from reviews.services import set_policy
 
 from .datasets import store_dataset
-from .models import Dataset, DatasetKind, EvaluationKind, Monitor
+from .models import Dataset, DatasetKind, EvaluationKind, Monitor, Trigger
 from .monitors import STAGES, create_monitor, request_runs
+from .services import evaluate_new_version, request_evaluation
+from .tasks import run_evaluation
 
 MODEL = "fraud-detector"
 DAYS = 28
@@ -37,6 +41,10 @@ DRIFT = {"amount": 1.5, "merchant_risk": 1.2, "distance_from_home_km": 1.0}
 AGE_BANDS = ["18-29", "30-49", "50+"]
 AGE_BAND_SHARES = [0.3, 0.45, 0.25]
 BIASED_BAND = "18-29"
+# A second protected attribute, so the fairness evaluations show an intersection (age × region).
+REGIONS = ["urban", "suburban", "rural"]
+REGION_SHARES = [0.5, 0.3, 0.2]
+PROTECTED = ["age_band", "region"]
 BIAS = 0.25  # added to the young customers' score: the gap the fairness evaluation finds
 LABELS_LAG_DAYS = 3  # the last batches have no labels yet: chargebacks take days to arrive
 SEED = 20261101
@@ -78,7 +86,7 @@ def seed_monitoring_demo(
         label=demo.target,
         prediction="predicted",
         score="score",
-        protected=["age_band"],
+        protected=PROTECTED,
     )
     upload(
         evaluation,
@@ -86,7 +94,7 @@ def seed_monitoring_demo(
         "holdout-2026-10.parquet",
         observed_at=start - timedelta(days=1),
         label=demo.target,
-        protected=["age_band"],
+        protected=PROTECTED,
     )
     for day in range(DAYS):
         batch = _drifted(live.iloc[day * BATCH_ROWS : (day + 1) * BATCH_ROWS], demo, day)
@@ -101,7 +109,7 @@ def seed_monitoring_demo(
             label=demo.target if labelled else "",
             prediction="predicted",
             score="score",
-            protected=["age_band"],
+            protected=PROTECTED,
         )
     log(f"{MODEL}: reference, evaluation and {DAYS} daily batches of monitoring data")
     return 2 + DAYS
@@ -109,7 +117,7 @@ def seed_monitoring_demo(
 
 def _population(demo: DemoModel, rng: np.random.Generator) -> pd.DataFrame:
     """Rows of the training population in random order (it is generated sorted by class),
-    with each customer's age band."""
+    with each customer's age band and region (kept beside the features, not used by the model)."""
     raw, target = demo.generate(REFERENCE_ROWS + EVALUATION_ROWS + DAYS * BATCH_ROWS)
     order = rng.permutation(len(target))
     # As the demo's training data: each feature `offset + scale * value`, to the cent.
@@ -121,6 +129,7 @@ def _population(demo: DemoModel, rng: np.random.Generator) -> pd.DataFrame:
     )
     frame[demo.target] = target[order]
     frame["age_band"] = rng.choice(AGE_BANDS, size=len(frame), p=AGE_BAND_SHARES)
+    frame["region"] = rng.choice(REGIONS, size=len(frame), p=REGION_SHARES)
     return frame
 
 
@@ -152,9 +161,10 @@ DEMO_RULES = [
 
 
 def seed_demo_monitor(log: Callable[[str], None] = lambda line: None) -> list:
-    """The demo's daily monitor of the fraud model, made by its DevOps person, and its first
-    runs asked for at once: over monitoring.demo's drifted batches they open alerts as soon as
-    the worker finishes them. Does nothing when the monitor exists or the model does not."""
+    """The demo's daily monitor of the fraud model, made by its DevOps person, with four weeks
+    of past runs on production (see _backfill), and its first runs asked for at once: over
+    monitoring.demo's drifted batches they open alerts as soon as the worker finishes them.
+    Does nothing when the monitor exists or the model does not."""
     model = RegisteredModel.objects.filter(name=MODEL).select_related("team").first()
     if model is None or Monitor.objects.filter(model=model, name=DEMO_MONITOR).exists():
         log(f"{MODEL}: monitor up to date" if model else f"{MODEL}: no model to watch")
@@ -168,6 +178,92 @@ def seed_demo_monitor(log: Callable[[str], None] = lambda line: None) -> list:
         stages=list(STAGES),
         rules=DEMO_RULES,
     )
+    backfilled = _backfill(monitor)
     runs = request_runs(monitor=monitor)
-    log(f"{MODEL}: monitor {DEMO_MONITOR!r}, {len(runs)} evaluation(s) queued")
+    log(
+        f"{MODEL}: monitor {DEMO_MONITOR!r}, {len(backfilled)} past weekly evaluation(s) run,"
+        f" {len(runs)} evaluation(s) queued"
+    )
     return runs
+
+
+def _backfill(monitor: Monitor) -> list:
+    """The production version's runs over each past week of batches, as the weekly schedule
+    would have made them, evaluated here oldest week first: the timelines and the heatmap show
+    the drift growing week by week, and the alerts open (and stay open) as the weeks went.
+    Predictions come from the batches' own columns, so no model is loaded: a second or two."""
+    production = monitor.model.versions.filter(stage=Stage.PRODUCTION).first()
+    if production is None:
+        return []
+    production.model = monitor.model
+    reference = Dataset.objects.filter(model=monitor.model, kind=DatasetKind.REFERENCE).first()
+    batches = list(
+        Dataset.objects.filter(model=monitor.model, kind=DatasetKind.BATCH).order_by("observed_at")
+    )
+    runs = []
+    for start in range(0, len(batches), 7):
+        week = batches[start : start + 7]
+        inputs = {
+            EvaluationKind.PERFORMANCE: [b for b in week if b.label_column],
+            EvaluationKind.FAIRNESS: [b for b in week if b.label_column and b.protected_columns],
+            EvaluationKind.DRIFT: week if reference is not None else [],
+        }
+        for kind, found in inputs.items():
+            if not found:
+                continue
+            run, _ = request_evaluation(
+                actor=None,
+                version=production,
+                kind=kind,
+                dataset=found[-1],
+                reference=reference if kind == EvaluationKind.DRIFT else None,
+                trigger=Trigger.SCHEDULE,
+                monitor=monitor,
+                window=found[:-1],
+            )
+            run_evaluation(run.pk)  # what the worker does; its own later delivery does nothing
+            runs.append(run)
+    return runs
+
+
+# The monitoring checks the fraud model's production policy asks for, beside reviews.demo's.
+DEMO_POLICY_CHECKS = [
+    {"kind": "evaluation_metric", "metric": "roc_auc", "op": ">=", "value": 0.85},
+    {"kind": "drift_psi", "max_psi": 0.2},
+    {"kind": "fairness_ratio", "min_ratio": 0.8},
+]
+
+
+def seed_demo_policy_checks(log: Callable[[str], None] = lambda line: None) -> list:
+    """The fraud model's production policy (set by reviews.demo) gains the monitoring checks,
+    so the open request shows its version's evaluations, with links to them. Versions whose
+    load check passed before the evaluation data existed (none of their runs came from the
+    upload) are evaluated now. Returns the checks added."""
+    model = RegisteredModel.objects.filter(name=MODEL).select_related("team").first()
+    policy = Policy.objects.filter(model=model, to_stage=Stage.PRODUCTION).first()
+    if model is None or policy is None:
+        log(f"{MODEL}: no production policy to add monitoring checks to")
+        return []
+    loaded = model.versions.filter(latest_load_check__status=LoadStatus.PASSED)
+    for version in loaded.exclude(evaluation_runs__trigger=Trigger.UPLOAD):
+        version.model = model
+        evaluate_new_version(version)
+    kinds = {check.get("kind") for check in policy.checks}
+    missing = [check for check in DEMO_POLICY_CHECKS if check["kind"] not in kinds]
+    if not missing:
+        log(f"{MODEL}: production policy's monitoring checks up to date")
+        return []
+    owner = next(d for d in DEMO_MODELS if d.name == MODEL).pusher
+    set_policy(
+        actor=User.objects.get(username=owner),
+        team=model.team,
+        model=model,
+        to_stage=Stage.PRODUCTION,
+        required_approvals=policy.required_approvals,
+        required_roles=policy.required_roles,
+        author_may_approve=policy.author_may_approve,
+        auto_merge=policy.auto_merge,
+        checks=[*policy.checks, *missing],
+    )
+    log(f"{MODEL}: production policy checks {len(missing)} evaluation result(s) too")
+    return missing

@@ -13,6 +13,7 @@ import base64
 import logging
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,20 +41,22 @@ CHART_DAYS = 30
 CHART_POINTS = 60
 
 
+def level_of(open_alerts: Iterable) -> str:
+    """A monitor's health from its open alerts: critical if any is critical, warning if any
+    is open, else "ok" (the one rule of the e-mail and the Monitoring tab)."""
+    levels = {alert.level for alert in open_alerts}
+    return Level.CRITICAL if Level.CRITICAL in levels else Level.WARNING if levels else "ok"
+
+
 def health_of(model) -> list[dict]:
     """Each monitor of the model with its worst open alert's level, or "ok"."""
-    monitors = []
-    for monitor in model.monitors.all():
-        levels = {a.level for a in monitor.alerts.all() if a.resolved_at is None}
-        state = (
-            Level.CRITICAL
-            if Level.CRITICAL in levels
-            else Level.WARNING
-            if Level.WARNING in levels
-            else "ok"
-        )
-        monitors.append({"name": monitor.name, "state": state})
-    return monitors
+    return [
+        {
+            "name": monitor.name,
+            "state": level_of(a for a in monitor.alerts.all() if a.resolved_at is None),
+        }
+        for monitor in model.monitors.all()
+    ]
 
 
 def rule_series(model, now) -> dict[str, list[tuple]]:

@@ -29,24 +29,37 @@ FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, s
 
 TOP_FEATURES = 20  # features in the drift heatmap and on each page of the drift table
 FOUR_FIFTHS = 0.8
+LEGEND_ROW = 24  # pixels under the plot for a one-line legend
 FAR = 1e12  # a band's open end: the axis range is set to the data, so it is never seen
 
 
-def _layout(title: str, height: int = 280, **extra) -> dict:
-    """A quiet layout: no plotly template (it would ship ~10 KB with every figure)."""
+def _layout(title: str, height: int = 280, legend: bool = True, **extra) -> dict:
+    """A quiet layout: no plotly template (it would ship ~10 KB with every figure). A figure
+    with a legend is taller by the legend's row, so its plot keeps the same height."""
     layout: dict = {
         "template": {},
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
         "font": {"family": FONT, "size": 12, "color": TEXT},
-        "height": height,
+        "height": height + (LEGEND_ROW if legend else 0),
         "margin": {"l": 56, "r": 16, "t": 40, "b": 44},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "xaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True},
         "yaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True},
-        "legend": {"orientation": "h", "y": -0.2},
+        # At the figure's foot, under the x axis' title (placed in the plot's fraction it
+        # covered that title); plotly.js widens the bottom margin to the legend's rows.
+        "legend": {
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+            "xanchor": "left",
+        },
         "hovermode": "closest",
     }
+    if not legend:
+        layout["showlegend"] = False
     for key, value in extra.items():
         base = layout.get(key)
         if isinstance(value, dict) and isinstance(base, dict):
@@ -94,7 +107,7 @@ def metrics_across_versions(versions: Sequence, metric: str) -> dict:
                 "tickprefix": "v",
             },
             margin={"t": 32, "b": 40},
-            showlegend=False,
+            legend=False,
         ),
     }
 
@@ -153,14 +166,16 @@ class Point:
 
     run_id: int
     version: int  # its number
-    at: datetime  # when it finished
+    at: datetime  # when the data it judged was observed (its newest dataset's observed_at)
     summary: dict  # the run's metrics["summary"]
 
 
 def points_of(runs: Iterable) -> list[Point]:
-    """Timeline points of finished EvaluationRun rows (with their versions loaded)."""
+    """Timeline points of finished EvaluationRun rows (with their versions and datasets
+    loaded), each at the time of its data: a month of batches evaluated in one minute still
+    spreads over the month."""
     return [
-        Point(run.pk, run.version.number, run.finished_at, run.metrics.get("summary") or {})
+        Point(run.pk, run.version.number, run.dataset.observed_at, run.metrics.get("summary") or {})
         for run in runs
         if run.finished_at is not None
     ]
@@ -173,8 +188,8 @@ def metric_timeline(
     rules: Sequence[Rule] = (),
     alerts: Sequence[Marker] = (),
 ) -> dict:
-    """A summary metric of finished runs over time, one line per version, with the rules'
-    warning and critical bands and a marker where each alert opened."""
+    """A summary metric of finished runs over the time of their data, one line per version,
+    with the rules' warning and critical bands and a marker where each alert's run stands."""
     by_version: dict[int, list] = {}
     values: list[float] = []
     for point in points:
@@ -230,6 +245,32 @@ def metric_timeline(
     }
 
 
+def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: str) -> dict:
+    """One metric of each version on the same evaluation data, as (number, stage, value):
+    the comparison a new version is judged by, apart from the production timeline."""
+    shown = [(number, stage, _number(value)) for number, stage, value in values]
+    shown = sorted((item for item in shown if item[2] is not None), key=lambda item: item[0])
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": [f"v{number}" for number, _, _ in shown],
+                "y": [value for _, _, value in shown],
+                "text": [stage for _, stage, _ in shown],
+                "hovertemplate": "%{x} · %{text}<br>" + metric + " = %{y:.6g}<extra></extra>",
+                "marker": {
+                    "color": [
+                        ACCENT if stage == "production" else "#b5c7c9" for _, stage, _ in shown
+                    ]
+                },
+            }
+        ],
+        "layout": _layout(
+            metric, height=220, legend=False, xaxis={"type": "category"}, margin={"t": 32}
+        ),
+    }
+
+
 # --- Drift ----------------------------------------------------------------------------------
 
 
@@ -244,10 +285,11 @@ class DriftColumn:
 
 
 def drift_columns_of(runs: Iterable) -> list[DriftColumn]:
-    """Heatmap columns of finished drift EvaluationRun rows (with their versions loaded)."""
+    """Heatmap columns of finished drift EvaluationRun rows (with their versions and datasets
+    loaded), each at the time of its data."""
     return [
         DriftColumn(
-            run.finished_at,
+            run.dataset.observed_at,
             run.version.number,
             {f["name"]: _number(f.get("psi")) for f in run.metrics.get("features", [])},
             {f["name"]: bool(f.get("drifted")) for f in run.metrics.get("features", [])},
@@ -295,6 +337,7 @@ def drift_heatmap(columns: Sequence[DriftColumn], top: int = TOP_FEATURES) -> di
         "layout": _layout(
             f"Drift (PSI) of the {len(names)} most drifted features",
             height=max(220, 60 + 22 * len(names)),
+            legend=False,
             yaxis={"autorange": "reversed", "type": "category"},
             xaxis={"type": "category"},
         ),
@@ -406,7 +449,41 @@ def fairness_bars(attribute: dict, task: str = "classification") -> dict:
             shapes=shapes,
             xaxis={"type": "category"},
             yaxis={"title": {"text": rate.replace("_", " ")}},
-            showlegend=False,
+            legend=False,
+        ),
+    }
+
+
+def fairness_error_rates(attribute: dict) -> dict:
+    """Per group of one protected attribute, its true and false positive rates side by side:
+    what equalized odds compares. Groups too small to judge are named so under their bars."""
+    groups = attribute.get("groups", [])
+    labels = [str(g["value"]) + (" (too small)" if g.get("too_small") else "") for g in groups]
+    counts = [g.get("count") for g in groups]
+    data = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": labels,
+            "y": [_number(g.get(key)) for g in groups],
+            "customdata": counts,
+            "hovertemplate": "%{x}: " + name + " %{y:.3g} · %{customdata} rows<extra></extra>",
+            "marker": {"color": colour},
+        }
+        for key, name, colour in (("tpr", "TPR", ACCENT), ("fpr", "FPR", AMBER))
+    ]
+    difference = _number(attribute.get("equalized_odds_difference"))
+    title = attribute["name"] + (
+        f" · equalized odds difference {difference:.3g}" if difference is not None else ""
+    )
+    return {
+        "data": data,
+        "layout": _layout(
+            title,
+            height=240,
+            barmode="group",
+            xaxis={"type": "category"},
+            yaxis={"title": {"text": "rate"}, "range": [0, 1.02]},
         ),
     }
 
@@ -435,6 +512,7 @@ def confusion_matrix(overall: dict) -> dict:
         "layout": _layout(
             "Confusion matrix",
             height=280,
+            legend=False,
             xaxis={"title": {"text": "predicted"}, "type": "category"},
             yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed"},
         ),

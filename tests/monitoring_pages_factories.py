@@ -16,8 +16,9 @@ from monitoring.stats import drift, fairness, performance, profile
 _ids = iter(range(1, 1_000_000))
 
 
-def dataset(model, kind="evaluation", rows=500, name="holdout.csv") -> Dataset:
+def dataset(model, kind="evaluation", rows=500, name="holdout.csv", **fields) -> Dataset:
     return Dataset.objects.create(
+        **fields,
         model=model,
         kind=kind,
         name=name,

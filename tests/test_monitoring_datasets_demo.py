@@ -45,7 +45,10 @@ def test_it_uploads_reference_evaluation_and_four_weeks_of_batches_quickly(demo)
     reference, evaluation = found["reference"], found["evaluation"]
     assert reference.checked_against.number == 4  # the latest version's signature
     assert ReferenceProfile.objects.filter(dataset=reference).exists()
-    assert evaluation.label_column == "is_fraud" and evaluation.protected_columns == ["age_band"]
+    assert evaluation.label_column == "is_fraud" and evaluation.protected_columns == [
+        "age_band",
+        "region",
+    ]
     batches = list(batches_between(model, TODAY - timedelta(days=28), TODAY))
     assert len(batches) == 28
     days = [b.observed_at.date() for b in batches]
@@ -74,7 +77,7 @@ def test_the_later_weeks_drift_on_three_features_and_no_others(demo):
         return abs(frame[column].mean() - reference[column].mean()) / reference[column].std()
 
     drifting = {"amount", "merchant_risk", "distance_from_home_km"}
-    for column in reference.columns.drop(["is_fraud", "predicted", "score", "age_band"]):
+    for column in reference.columns.drop(["is_fraud", "predicted", "score", "age_band", "region"]):
         assert shift(first_week, column) < 0.15, column
         assert bool(shift(last_week, column) > 0.5) is (column in drifting), column
 

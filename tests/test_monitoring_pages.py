@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from discussions import services as discussion_services
 from monitoring import figures
-from monitoring.models import Alert, EvaluationRun, Monitor, RunStatus
+from monitoring.models import Alert, Dataset, EvaluationRun, Monitor, RunStatus
 from monitoring.stats import fairness, performance
+from registry.templatetags.registry_pages import metric
 from tests.promotions import promote
 
 from . import monitoring_pages_factories as make
@@ -51,18 +52,30 @@ def model(people, teams):
 def runs(model):
     v1, v2 = model.versions.order_by("number")
     holdout, reference = make.dataset(model), make.dataset(model, "reference", name="train.csv")
+    # Production batches of the last five days, each evaluated a minute ago.
+    batches = [
+        make.dataset(
+            model,
+            "batch",
+            name=f"day-{day}.parquet",
+            observed_at=timezone.now() - timedelta(days=5 - day),
+        )
+        for day in range(5)
+    ]
     perf = []
     for day in range(5):
         perf.append(
             make.run(
                 v1,
                 "performance",
-                holdout,
+                batches[day],
                 metrics=make.classification_metrics(seed=day),
-                ago=timedelta(days=5 - day),
+                ago=timedelta(minutes=1, seconds=-day),
             )
         )
-    baseline = perf[-1]
+    baseline = make.run(  # production on the holdout, beside the candidate
+        v1, "performance", holdout, metrics=make.classification_metrics(seed=4)
+    )
     candidate = make.run(
         v2, "performance", holdout, metrics=make.classification_metrics(seed=9, noise=0.3)
     )
@@ -72,12 +85,12 @@ def runs(model):
         make.run(
             v1,
             "drift",
-            holdout,
+            batches[day],
             reference=reference,
             metrics=make.drift_metrics(),
-            ago=timedelta(days=d),
+            ago=timedelta(seconds=day),
         )
-        for d in (2, 1)
+        for day in (3, 4)  # the older data evaluated last
     ]
     fairness = make.run(v1, "fairness", holdout, metrics=make.fairness_metrics())
     running = make.run(v2, "drift", holdout, reference=reference, status=RunStatus.RUNNING)
@@ -136,10 +149,15 @@ def monitors(model, runs, alice):
     return {"daily": daily, "drift": drift, "resolved": resolved}
 
 
+def batches():
+    """The production batches, oldest first."""
+    return list(Dataset.objects.filter(kind="batch").order_by("observed_at"))
+
+
 def drift_runs():
-    """The finished drift runs, oldest first."""
+    """The finished drift runs, on the oldest data first."""
     finished = EvaluationRun.objects.filter(kind="drift", status="done")
-    return list(finished.select_related("version").order_by("finished_at"))
+    return list(finished.select_related("version", "dataset").order_by("dataset__observed_at"))
 
 
 def tab(model):
@@ -196,21 +214,24 @@ def test_the_tab_shows_health_per_monitor_from_its_open_alerts(client, people, m
         ("warning", "Warning", "drift watch"),
         ("ok", "OK", "quiet one"),
     ]
-    assert "ROC AUC 0.78 &lt; 0.8" in html and "old" not in html.split("Latest evaluations")[0]
+    assert "ROC AUC 0.78 &lt; 0.8" in html and ": old (v1)" not in html
 
 
-@pytest.mark.parametrize(("who", "manages"), [("bob", True), ("alice", True), ("victor", False)])
-def test_owners_and_devops_reach_the_monitor_forms_from_the_tab(
-    client, people, model, monitors, who, manages
-):
-    client.force_login(people[who])
-    html = client.get(tab(model)).content.decode()
+def test_those_who_manage_monitors_get_links_to_add_and_edit_them(client, people, model, monitors):
     new = reverse("monitoring:monitor_new", args=[model.name])
-    edit = reverse("monitoring:monitor_edit", args=[model.name, monitors["daily"].pk])
-    assert (f'href="{new}">New monitor</a>' in html) is manages
-    assert (f'href="{edit}">daily quality</a>' in html) is manages
-    if manages:
-        assert client.get(new).status_code == client.get(edit).status_code == 200
+    edits = [
+        reverse("monitoring:monitor_edit", args=[model.name, monitor.pk])
+        for monitor in Monitor.objects.filter(model=model)
+    ]
+    alerts = reverse("monitoring:alerts") + f"?model={model.name}"
+    for name, manages in (("bob", True), ("alice", True), ("victor", False), ("carol", False)):
+        client.force_login(people[name])
+        html = client.get(tab(model)).content.decode()
+        assert f'href="{alerts}"' in html, name
+        assert (f'href="{new}"' in html) is manages, name
+        assert all((f'href="{edit}"' in html) is manages for edit in edits), name
+        for link in [new, *edits] if manages else []:
+            assert client.get(link).status_code == 200, (name, link)
 
 
 def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
@@ -227,9 +248,18 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     assert shares["alerts"] == [0.4]
     roc = charts["timeline-0"]
     lines = {trace["name"]: trace for trace in roc["data"]}
-    assert len(lines["v1"]["y"]) == 5 and len(lines["v2"]["y"]) == 1
-    assert lines["v2"]["y"] == [runs["performance"].metrics["summary"]["roc_auc"]]
+    # Production batches only, each at its data's time: v2 was judged on the holdout alone.
+    assert set(lines) == {"v1", "alerts"}
+    assert lines["v1"]["x"] == [batch.observed_at.isoformat() for batch in batches()]
+    assert lines["v1"]["y"] == [
+        run.metrics["summary"]["roc_auc"]
+        for run in EvaluationRun.objects.filter(kind="performance", dataset__kind="batch").order_by(
+            "dataset__observed_at"
+        )
+    ]
     assert lines["alerts"]["y"] == [0.78]  # the open critical alert on roc_auc
+    # placed where the run it judged stands
+    assert lines["alerts"]["x"] == [runs["baseline"].dataset.observed_at.isoformat()]
     bands = [(s["y0"], s["y1"], s["fillcolor"]) for s in roc["layout"]["shapes"]]
     assert [(round(y1, 2), colour) for _, y1, colour in bands] == [
         (0.8, "rgba(251, 233, 231, 0.8)"),  # critical: below 0.8
@@ -240,6 +270,15 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     by_psi = sorted(runs["drift"].metrics["features"], key=lambda feature: -feature["psi"])
     assert heatmap["y"] == [feature["name"] for feature in by_psi[:20]]  # top drifted first
     assert len(heatmap["x"]) == 2 and heatmap["z"][0] == [by_psi[0]["psi"]] * 2
+    assert heatmap["x"] == [f"{b.observed_at:%Y-%m-%d %H:%M} v1" for b in batches()[3:]]
+    # The versions, on the holdout: v2's upload run beside production's, one bar each.
+    versions = charts["versions-0"]
+    assert versions["layout"]["title"]["text"] == "roc_auc"
+    assert versions["data"][0]["x"] == ["v1", "v2"]
+    assert versions["data"][0]["y"] == [
+        runs[name].metrics["summary"]["roc_auc"] for name in ("baseline", "performance")
+    ]
+    assert versions["data"][0]["text"] == ["production", "none"]
     # Read in SQL without the histograms, it is the heatmap of the runs' whole metrics.
     assert charts["drift-heatmap"] == json.loads(
         json.dumps(figures.drift_heatmap(figures.drift_columns_of(drift_runs())))
@@ -306,6 +345,35 @@ def test_a_performance_run_shows_its_figures_beside_production(client, alice, ru
     assert "By channel" in html and "Discussion" in html
 
 
+def test_a_scheduled_run_shows_its_window_and_its_wait_apart_from_its_work(client, alice, model):
+    v1 = model.versions.get(number=1)
+    start = timezone.now() - timedelta(days=7)
+    batches = []
+    for day, rows in enumerate((400, 300, 250)):
+        batch = make.dataset(model, "batch", rows=rows, name=f"day-{day}.parquet")
+        batch.observed_at = start + timedelta(days=day * 3)
+        batch.save()
+        batches.append(batch)
+    run = make.run(v1, "performance", batches[-1], metrics=make.classification_metrics())
+    run.window.set(batches[:-1])
+    queued = run.finished_at - timedelta(seconds=23)
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        queued_at=queued, started_at=queued + timedelta(seconds=22.72), duration_seconds=0.276
+    )
+    client.force_login(alice)
+    html = client.get(run_url(run)).content.decode()
+    inputs = html[html.index('id="inputs-heading"') : html.index("</section>")]
+    assert "3 production batches observed" in inputs and "950 rows" in inputs
+    assert f"{batches[0].observed_at:%Y-%m-%d %H:%M}" in inputs
+    assert f"{batches[-1].observed_at:%Y-%m-%d %H:%M}" in inputs
+    assert "waited 22.7 s for a worker" in inputs and "worked 276 ms" in inputs
+
+    single = make.run(v1, "performance", batches[0], metrics=make.classification_metrics())
+    html = client.get(run_url(single)).content.decode()
+    assert "production batches observed" not in html and "day-0.parquet · 400 rows" in html
+    assert "waited 10.0 s for a worker" in html and "worked 50.0 s" in html
+
+
 def test_a_drift_run_pages_its_features_most_drifted_first(client, alice, runs):
     run = runs["drift"]
     client.force_login(alice)
@@ -328,7 +396,7 @@ def test_a_drift_run_pages_its_features_most_drifted_first(client, alice, runs):
 def test_a_fairness_run_shows_bars_with_the_four_fifths_band(client, alice, runs):
     client.force_login(alice)
     response = client.get(run_url(runs["fairness"]))
-    (bars,) = figures_in(response).values()
+    bars = figures_in(response)["fairness-0"]
     groups = runs["fairness"].metrics["attributes"][0]["groups"]
     assert bars["data"][0]["x"] == ["F", "M", "X"]
     assert bars["data"][0]["y"] == [group["selection_rate"] for group in groups]
@@ -452,10 +520,50 @@ def test_a_regression_run_shows_errors_not_rates(client, alice, model):
     html = response.content.decode()
     assert "<td>rmse</td>" in html and "<td>r2</td>" in html
     response = client.get(run_url(fair))
-    (bars,) = figures_in(response).values()
+    (bars,) = figures_in(response).values()  # no TPR or FPR for regression
     assert bars["layout"]["yaxis"]["title"]["text"] == "error" and bars["layout"]["shapes"] == []
     html = response.content.decode()
     assert "Error difference / ratio" in html and "four fifths" not in html
+    group = fair.metrics["attributes"][0]["groups"][0]
+    assert f'<td class="num">{group["count"]}</td>' in html
+    assert f'<td class="num">{metric(group["error"])}</td>' in html
+
+
+def test_a_fairness_run_tabulates_every_group_of_each_attribute_and_intersection(
+    client, alice, model
+):
+    rng = np.random.default_rng(4)
+    rows = 900
+    sex, region = rng.choice(["F", "M"], rows), rng.choice(["north", "south", "east"], rows)
+    region[:12] = "island"  # a group under the minimum size, alone and in every intersection
+    truth = rng.integers(0, 2, rows)
+    predicted = (rng.random(rows) < np.where(sex == "F", 0.25, 0.45)).astype(int)
+    metrics = fairness.evaluate("classification", truth, predicted, {"sex": sex, "region": region})
+    run = make.run(model.versions.get(number=2), "fairness", make.dataset(model), metrics=metrics)
+    client.force_login(alice)
+    response = client.get(run_url(run))
+    assert_strict_page(response)
+    charts = figures_in(response)
+    names = [attribute["name"] for attribute in metrics["attributes"]]
+    assert names == ["sex", "region", "sex × region"]
+    assert set(charts) == {f"fairness-{i}{rates}" for i in range(3) for rates in ("", "-rates")}
+    flat = re.sub(r">\s+<", "><", response.content.decode())
+    for index, attribute in enumerate(metrics["attributes"]):
+        assert f"<h3>{attribute['name']}</h3>" in flat
+        rates = {trace["name"]: trace for trace in charts[f"fairness-{index}-rates"]["data"]}
+        assert rates["TPR"]["y"] == [group["tpr"] for group in attribute["groups"]]
+        assert rates["FPR"]["y"] == [group["fpr"] for group in attribute["groups"]]
+        for group in attribute["groups"]:
+            cells = "".join(
+                f'<td class="num">{metric(group[key])}</td>'
+                for key in ("count", "selection_rate", "tpr", "fpr", "accuracy")
+            )
+            judged = (
+                '<span class="muted">too small to judge</span>' if group["too_small"] else "yes"
+            )
+            assert f'<td class="break">{group["value"]}</td>{cells}<td>{judged}</td>' in flat
+    intersection = metrics["attributes"][2]["groups"]
+    assert sum(group["too_small"] for group in intersection) >= 2  # island × F, island × M
 
 
 def test_a_drift_run_shows_the_predictions_drift_on_its_first_page(client, alice, model):

@@ -31,6 +31,7 @@ def drift_run(day: int, features: int = 45, version: int = 1):
     return SimpleNamespace(
         pk=day,
         finished_at=START + timedelta(days=day),
+        dataset=SimpleNamespace(observed_at=START + timedelta(days=day)),
         version=SimpleNamespace(number=version),
         metrics=drift_metrics(features),
     )
@@ -81,9 +82,13 @@ def test_alert_markers_are_coloured_by_level():
 
 
 def test_points_of_runs_skip_the_unfinished():
-    done = SimpleNamespace(pk=1, version=SimpleNamespace(number=2), finished_at=START, metrics={})
-    running = SimpleNamespace(pk=2, version=done.version, finished_at=None, metrics={})
-    assert figures.points_of([done, running]) == [figures.Point(1, 2, START, {})]
+    data = SimpleNamespace(observed_at=START - timedelta(days=3))
+    done = SimpleNamespace(
+        pk=1, version=SimpleNamespace(number=2), dataset=data, finished_at=START, metrics={}
+    )
+    running = SimpleNamespace(pk=2, version=done.version, dataset=data, finished_at=None)
+    # A point stands at the time of the data it judged, not when its run finished.
+    assert figures.points_of([done, running]) == [figures.Point(1, 2, data.observed_at, {})]
 
 
 def test_the_heatmap_of_hundreds_of_features_keeps_the_top_twenty_and_stays_small():
@@ -184,3 +189,14 @@ def test_metrics_across_versions_skip_versions_without_the_metric():
     trace = valid(figures.metrics_across_versions(versions, "auc"))["data"][0]
     assert trace["x"] == [1, 3] and trace["y"] == [0.9, 0.95]
     assert trace["text"] == ["v1 · Archived", "v3 · Production"]
+
+
+def test_versions_on_the_evaluation_data_are_bars_in_version_order_without_gaps():
+    figure = valid(
+        figures.metric_by_version(
+            [(3, "staging", 0.91), (1, "archived", None), (2, "production", 0.88)], "roc_auc"
+        )
+    )
+    (bars,) = figure["data"]
+    assert bars["x"] == ["v2", "v3"] and bars["y"] == [0.88, 0.91]
+    assert bars["marker"]["color"] == [figures.ACCENT, "#b5c7c9"]  # production stands out

@@ -348,6 +348,9 @@ SPECTACULAR_SETTINGS = {
         "ConversationEventEnum": "reviews.api.serializers.MESSAGE_EVENTS",
         "RequestStateEnum": "reviews.models.RequestState",
         "CheckStateEnum": "reviews.api.serializers.CHECK_STATES",
+        "DatasetKindEnum": "monitoring.models.DatasetKind",
+        "EvaluationKindEnum": "monitoring.models.EvaluationKind",
+        "RunStatusEnum": "monitoring.models.RunStatus",
     },
 }
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import F, Func, JSONField, Prefetch, Value
+from django.db.models import Count, F, Func, JSONField, Max, Min, Prefetch, Sum, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -18,7 +18,16 @@ from registry.access import get_model_for
 
 from .. import figures
 from ..access import can_manage_monitors
-from ..models import Alert, EvaluationKind, EvaluationRun, Level, Monitor, RunStatus
+from ..digest import level_of
+from ..models import (
+    Alert,
+    Dataset,
+    DatasetKind,
+    EvaluationKind,
+    EvaluationRun,
+    Monitor,
+    RunStatus,
+)
 from ..panels import ANCHOR_KIND, anchor_of
 
 RECENT_RUNS = 15
@@ -39,11 +48,10 @@ class MonitorHealth:
 
 
 def _health(monitor: Monitor) -> MonitorHealth:
-    """Critical if any open alert is critical, warning if any is open, else ok."""
+    """Critical if any open alert is critical, warning if any is open, else ok: the e-mail's
+    rule (monitoring.digest.level_of)."""
     alerts = monitor.open_alerts  # type: ignore[attr-defined]  # prefetched by the view
-    levels = {alert.level for alert in alerts}
-    level = "critical" if Level.CRITICAL in levels else "warning" if levels else "ok"
-    return MonitorHealth(monitor, level, alerts)
+    return MonitorHealth(monitor, str(level_of(alerts)), alerts)
 
 
 def _alert_metric(alert: Alert) -> str:
@@ -79,10 +87,16 @@ def _timeline_metrics(points: list[figures.Point], monitors: Sequence[Monitor]) 
     return ordered[:TIMELINE_METRICS]
 
 
-def _finished_runs(model, *kinds: str):
+def _production_runs(model, *kinds: str):
+    """Finished runs on production batches (scheduled or asked for), newest data first: the
+    timelines and the heatmap. New versions judged on the evaluation data are compared apart."""
     return EvaluationRun.objects.filter(
-        version__model=model, kind__in=kinds, status=RunStatus.DONE, finished_at__isnull=False
-    ).order_by("-finished_at")
+        version__model=model,
+        kind__in=kinds,
+        status=RunStatus.DONE,
+        finished_at__isnull=False,
+        dataset__kind=DatasetKind.BATCH,
+    ).order_by("-dataset__observed_at", "-finished_at")
 
 
 class FeatureField(Func):
@@ -99,15 +113,15 @@ class FeatureField(Func):
 
 
 def _drift_columns(model) -> list[figures.DriftColumn]:
-    runs = _finished_runs(model, EvaluationKind.DRIFT)[:HEATMAP_RUNS]
+    runs = _production_runs(model, EvaluationKind.DRIFT)[:HEATMAP_RUNS]
     if connection.vendor != "postgresql":  # SQLite has no JSON path over arrays: whole metrics
-        return figures.drift_columns_of(runs.select_related("version"))
+        return figures.drift_columns_of(runs.select_related("version", "dataset"))
     rows = runs.annotate(
         names=FeatureField("name"), psi=FeatureField("psi"), drifted=FeatureField("drifted")
-    ).values("finished_at", "version__number", "names", "psi", "drifted")
+    ).values("dataset__observed_at", "version__number", "names", "psi", "drifted")
     return [
         figures.DriftColumn(
-            row["finished_at"],
+            row["dataset__observed_at"],
             row["version__number"],
             dict(zip(row["names"], row["psi"], strict=True)),
             dict(zip(row["names"], row["drifted"], strict=True)),
@@ -116,12 +130,52 @@ def _drift_columns(model) -> list[figures.DriftColumn]:
     ]
 
 
+def _versions_on_evaluation_data(model, monitors: Sequence[Monitor]) -> dict | None:
+    """Each version's latest results of each kind on the model's latest evaluation dataset
+    (the runs of a new version's upload, and those asked for on it), a chart per metric."""
+    evaluation = Dataset.objects.filter(model=model, kind=DatasetKind.EVALUATION).first()
+    if evaluation is None:
+        return None
+    rows = (
+        EvaluationRun.objects.filter(dataset=evaluation, status=RunStatus.DONE)
+        .order_by("version__number", "kind", "-finished_at")
+        .annotate(summary=F("metrics__summary"))
+        .values("version__number", "version__stage", "kind", "summary")
+    )
+    seen: set[tuple[int, str]] = set()
+    by_version: dict[int, tuple[str, dict]] = {}
+    for row in rows:
+        if (row["version__number"], row["kind"]) in seen:
+            continue  # an older run of the same kind
+        seen.add((row["version__number"], row["kind"]))
+        _, summary = by_version.setdefault(row["version__number"], (row["version__stage"], {}))
+        summary.update(row["summary"] or {})
+    if not by_version:
+        return None
+    points = [
+        figures.Point(0, number, evaluation.observed_at, summary)
+        for number, (_, summary) in by_version.items()
+    ]
+    charts = []
+    for index, metric in enumerate(_timeline_metrics(points, monitors)):
+        values = [
+            (number, stage, summary.get(metric)) for number, (stage, summary) in by_version.items()
+        ]
+        charts.append((f"versions-{index}", figures.metric_by_version(values, metric)))
+    return {"dataset": evaluation, "charts": charts}
+
+
 @login_required
 @require_safe
 def model_monitoring(request, name):
-    """Health per monitor, the latest runs, metric timelines and the drift heatmap."""
+    """Health per monitor, the latest runs, metric timelines and the drift heatmap over the
+    time of the production data, and the versions compared on the evaluation data."""
     model = get_model_for(request.user, name)
-    open_alerts = Alert.objects.filter(resolved_at__isnull=True).select_related("version")
+    open_alerts = (
+        Alert.objects.filter(resolved_at__isnull=True)
+        .select_related("version")
+        .annotate(data_at=F("run__dataset__observed_at"))
+    )
     monitors = list(
         Monitor.objects.filter(model=model).prefetch_related(
             Prefetch("alerts", queryset=open_alerts, to_attr="open_alerts")
@@ -135,16 +189,20 @@ def model_monitoring(request, name):
     )
     # Only the summaries (of every kind), not the curves and histograms, of the latest runs.
     points = [
-        figures.Point(row["pk"], row["version__number"], row["finished_at"], row["summary"] or {})
-        for row in _finished_runs(model, *EvaluationKind.values)
+        figures.Point(
+            row["pk"], row["version__number"], row["dataset__observed_at"], row["summary"] or {}
+        )
+        for row in _production_runs(model, *EvaluationKind.values)
         .annotate(summary=F("metrics__summary"))
-        .values("pk", "version__number", "finished_at", "summary")[:TIMELINE_RUNS]
+        .values("pk", "version__number", "dataset__observed_at", "summary")[:TIMELINE_RUNS]
     ]
     alerts = [alert for item in health for alert in item.open_alerts]
     timelines = []
     for index, metric in enumerate(_timeline_metrics(points, monitors)):
         markers = [
-            figures.Marker(alert.opened_at, alert.value, alert.level, alert.message)
+            figures.Marker(
+                alert.data_at or alert.opened_at, alert.value, alert.level, alert.message
+            )
             for alert in alerts
             if _alert_metric(alert) == metric
         ]
@@ -153,12 +211,14 @@ def model_monitoring(request, name):
         )
         timelines.append((f"timeline-{index}", figure))
     drift_columns = _drift_columns(model)
+    versions = _versions_on_evaluation_data(model, monitors)
     context = {
         "model": model,
         "health": health,
         "recent": recent,
         "timelines": timelines,
         "heatmap": figures.drift_heatmap(drift_columns) if drift_columns else None,
+        "versions": versions,
         "can_manage": can_manage_monitors(request.user, model),
     }
     return render(request, "monitoring/model_monitoring.html", context)
@@ -178,6 +238,42 @@ def _run_for(user, pk: int) -> EvaluationRun:
     model = get_model_for(user, run.version.model.name)  # 404 outside the user's teams
     run.version.model = model  # with its team and the caller's role
     return run
+
+
+def _window(run: EvaluationRun) -> dict | None:
+    """What a scheduled run judged: its dataset and its window's batches together (first and
+    last observed, how many, their rows); None for a run of one dataset."""
+    ids = {run.dataset_id, *run.window.values_list("pk", flat=True)}
+    if len(ids) == 1:
+        return None
+    return Dataset.objects.filter(pk__in=ids).aggregate(
+        batches=Count("pk"),
+        rows=Sum("row_count"),
+        first=Min("observed_at"),
+        last=Max("observed_at"),
+    )
+
+
+def _seconds(value: float) -> str:
+    """A duration for people: milliseconds under a second, then seconds, then minutes."""
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 90:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds} s"
+
+
+def _timing(run: EvaluationRun) -> dict:
+    """The time a run waited for a worker (queued to started) apart from the time it worked
+    (started to finished, its duration_seconds): a busy or starting worker makes the first long
+    while the work itself takes a fraction of a second."""
+    timing = {}
+    if run.started_at:
+        timing["waited"] = _seconds(max((run.started_at - run.queued_at).total_seconds(), 0.0))
+    if run.duration_seconds is not None:
+        timing["worked"] = _seconds(run.duration_seconds)
+    return timing
 
 
 def _performance(run: EvaluationRun) -> dict:
@@ -234,7 +330,15 @@ def _fairness(run: EvaluationRun) -> dict:
     return {
         "task": task,
         "attributes": [
-            (f"fairness-{index}", figures.fairness_bars(attribute, task), attribute)
+            {
+                "attribute": attribute,
+                "charts": [(f"fairness-{index}", figures.fairness_bars(attribute, task))]
+                + (
+                    [(f"fairness-{index}-rates", figures.fairness_error_rates(attribute))]
+                    if task == "classification"
+                    else []
+                ),
+            }
             for index, attribute in enumerate(attributes)
         ],
     }
@@ -250,6 +354,8 @@ def run_detail(request, pk):
     context = {
         "run": run,
         "model": run.version.model,
+        "window": _window(run),
+        "timing": _timing(run),
         "threads": discussion_selectors.threads_on(ANCHOR_KIND, anchor_id),
         "anchor_kind": ANCHOR_KIND,
         "anchor_id": anchor_id,

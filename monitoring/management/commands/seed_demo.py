@@ -3,7 +3,7 @@ data; safe to run on every start."""
 
 from django.core.management.base import BaseCommand
 
-from monitoring.demo import seed_demo_monitor, seed_monitoring_demo
+from monitoring.demo import seed_demo_monitor, seed_demo_policy_checks, seed_monitoring_demo
 from registry.demo import DEMO_PASSWORD
 from reviews.demo import seed_demo
 
@@ -15,4 +15,5 @@ class Command(BaseCommand):
         seed_demo(log=self.stdout.write)
         seed_monitoring_demo(log=self.stdout.write)
         seed_demo_monitor(log=self.stdout.write)
+        seed_demo_policy_checks(log=self.stdout.write)
         self.stdout.write(f"Demo data ready; every demo user's password is {DEMO_PASSWORD}.")
