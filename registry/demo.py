@@ -99,38 +99,45 @@ class DemoModel:
     versions: list[PlannedVersion] = field(default_factory=list)
 
 
+# Every draw, whatever its size, is the start of one fixed population: a later snapshot holds more
+# of the same rows, and the monitoring demo's data (the population's end) is never training data.
+POPULATION_ROWS = 30_000
+
+
 def _fraud_population(rows: int) -> tuple[np.ndarray, np.ndarray]:
-    return make_classification(
-        n_samples=rows,
+    features, target = make_classification(
+        n_samples=POPULATION_ROWS,
         n_features=10,
         n_informative=6,
         n_redundant=2,
         weights=[0.94],
         flip_y=0.01,
         class_sep=0.9,
-        shuffle=False,
         random_state=7,
     )
+    return features[:rows], target[:rows]
 
 
 def _churn_population(rows: int) -> tuple[np.ndarray, np.ndarray]:
-    return make_classification(
-        n_samples=rows,
+    features, target = make_classification(
+        n_samples=POPULATION_ROWS,
         n_features=8,
         n_informative=5,
         n_redundant=1,
         weights=[0.8],
         flip_y=0.03,
         class_sep=0.7,
-        shuffle=False,
         random_state=11,
     )
+    return features[:rows], target[:rows]
 
 
 def _house_population(rows: int) -> tuple[np.ndarray, np.ndarray]:
     # Friedman's function is non-linear, so the tree models beat the linear baseline here too.
-    features, target = make_friedman1(n_samples=rows, n_features=7, noise=1.0, random_state=3)
-    return features, 150_000 + 15_000 * target
+    features, target = make_friedman1(
+        n_samples=POPULATION_ROWS, n_features=7, noise=1.0, random_state=3
+    )
+    return features[:rows], 150_000 + 15_000 * target[:rows]
 
 
 FRAUD_DESCRIPTION = """\
