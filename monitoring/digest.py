@@ -30,7 +30,15 @@ from notifications.models import Watch
 from notifications.selectors import watched_models
 from notifications.services import queue_email
 
-from .models import Alert, DigestFrequency, DigestPreference, EvaluationRun, Level, RunStatus
+from .models import (
+    Alert,
+    DatasetKind,
+    DigestFrequency,
+    DigestPreference,
+    EvaluationRun,
+    Level,
+    RunStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +68,9 @@ def health_of(model) -> list[dict]:
 
 
 def rule_series(model, now) -> dict[str, list[tuple]]:
-    """Each rule metric of the model's monitors across its finished runs of the last
-    CHART_DAYS days (at most CHART_POINTS runs), oldest first: `{metric: [(when, value)]}`."""
+    """Each rule metric of the model's monitors across its finished runs on production batches
+    whose data is of the last CHART_DAYS days (at most CHART_POINTS runs), placed at the time of
+    their data as on the Monitoring tab, oldest first: `{metric: [(when, value)]}`."""
     metrics = sorted({r["metric"] for m in model.monitors.all() for r in m.rules})
     if not metrics:
         return {}
@@ -69,18 +78,19 @@ def rule_series(model, now) -> dict[str, list[tuple]]:
         EvaluationRun.objects.filter(
             version__model=model,
             status=RunStatus.DONE,
-            finished_at__gte=now - timedelta(days=CHART_DAYS),
+            dataset__kind=DatasetKind.BATCH,
+            dataset__observed_at__gte=now - timedelta(days=CHART_DAYS),
         )
-        .order_by("-finished_at")
-        .only("finished_at", "metrics")[:CHART_POINTS]
+        .order_by("-dataset__observed_at", "-finished_at")
+        .values_list("dataset__observed_at", "metrics")[:CHART_POINTS]
     )[::-1]
     series: dict[str, list[tuple]] = {}
     for metric in metrics:
         points = [
-            (run.finished_at, value)
-            for run in runs
+            (observed_at, value)
+            for observed_at, run_metrics in runs
             if isinstance(
-                value := ((run.metrics or {}).get("summary") or {}).get(metric), int | float
+                value := ((run_metrics or {}).get("summary") or {}).get(metric), int | float
             )
         ]
         if points:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import alerts
-from monitoring.digest import send_due_digests
+from monitoring.digest import rule_series, send_due_digests
 from monitoring.models import DigestPreference
 from monitoring.tasks_watch import send_digests
 from notifications import services as notification_services
@@ -85,6 +85,23 @@ def test_without_a_browser_the_email_goes_with_tables_and_links(watched, mail_se
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "  roc_auc: 0.7000 (" in text
     assert not [part for part in message.walk() if part.get_content_type() == "image/png"]
+
+
+def test_the_chart_follows_production_batches_by_their_time_not_new_versions_runs(
+    watched, alice, settings
+):
+    """As on the Monitoring tab: a new version judged on the evaluation data later is not the
+    production value, and runs stand at the time of the data they judged."""
+    settings.KALEIDO_BROWSER_PATH = "/nonexistent/chromium"
+    monitor = watched.monitors.get()
+    older = batch(alice, watched, days_ago=3)
+    alerts.run_finished(finished_run(monitor, older, {"roc_auc": 0.95}))  # finished last
+    evaluation = batch(alice, watched, days_ago=0.5)
+    evaluation.kind = "evaluation"
+    evaluation.save(update_fields=["kind"])
+    finished_run(monitor, evaluation, {"roc_auc": 0.99})
+    [values] = [[v for _, v in points] for points in rule_series(watched, timezone.now()).values()]
+    assert values == [0.95, 0.9, 0.88, 0.83, 0.7]
 
 
 def test_it_goes_once_per_period_and_follows_the_persons_choice(watched, alice, settings):
