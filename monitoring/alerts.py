@@ -53,7 +53,7 @@ def run_finished(run: EvaluationRun) -> None:
     A run without a monitor, a failed run and a metric the run did not produce (null, or of
     another kind of evaluation) change nothing. Safe to call twice for the same run.
     """
-    if run.monitor_id is None or run.status != RunStatus.DONE:
+    if run.monitor_id is None or run.status != RunStatus.DONE or _newer_data_judged(run):
         return
     summary = (run.metrics or {}).get("summary") or {}
     with transaction.atomic():
@@ -63,6 +63,18 @@ def run_finished(run: EvaluationRun) -> None:
             if not isinstance(value, int | float):
                 continue
             _apply(monitor, run, rule, float(value))
+
+
+def _newer_data_judged(run: EvaluationRun) -> bool:
+    """A run that ends after one on newer data of the same monitor, version and kind (a retry,
+    a backfill) does not undo that verdict: the newest data speaks for the rules."""
+    return EvaluationRun.objects.filter(
+        monitor_id=run.monitor_id,
+        version_id=run.version_id,
+        kind=run.kind,
+        status=RunStatus.DONE,
+        dataset__observed_at__gt=run.dataset.observed_at,
+    ).exists()
 
 
 def _apply(monitor: Monitor, run: EvaluationRun, rule: dict, value: float) -> None:

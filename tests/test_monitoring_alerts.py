@@ -70,6 +70,16 @@ def test_it_turns_critical_then_resolves_when_a_run_passes(setup):
     assert Alert.objects.count() == 2, "a new failure after a resolve is a new alert"
 
 
+def test_a_run_on_older_data_ending_late_does_not_undo_the_newer_verdict(setup, alice):
+    model, monitor, data = setup  # a batch of a day ago
+    judge(monitor, data, roc_auc=0.9)
+    judge(monitor, batch(alice, model, days_ago=3), roc_auc=0.7)  # a backfill ending later
+    assert not Alert.objects.exists()
+    judge(monitor, data, roc_auc=0.7)
+    judge(monitor, batch(alice, model, days_ago=2), roc_auc=0.95)
+    assert Alert.objects.get().resolved_at is None
+
+
 def test_runs_that_say_nothing_of_the_rule_change_nothing(setup):
     model, monitor, data = setup
     judge(monitor, data, roc_auc=0.7)
