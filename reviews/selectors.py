@@ -43,6 +43,11 @@ class Status:
     def ready(self) -> bool:
         return not self.missing
 
+    @property
+    def waiting(self) -> bool:
+        """A check is still pending (an evaluation runs): the page looks again by itself."""
+        return any(result.state == checks.PENDING for result in self.checks)
+
 
 def check_states(results: list[CheckResult]) -> dict[str, str]:
     return {result.name: result.state for result in results}

@@ -73,7 +73,11 @@ def _request_page(request, promotion, *, status=200, review_form=None, close_for
         "roles": [role_label(r) for r in state.policy.required_roles] if state else [],
         "error": error,
     }
-    return render(request, "reviews/request_detail.html", context, status=status)
+    response = render(request, "reviews/request_detail.html", context, status=status)
+    if request.htmx and request.method == "GET" and not (state and state.waiting):
+        # The checks' poll: none pending any more, so the merge button may have changed too.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required

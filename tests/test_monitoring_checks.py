@@ -83,6 +83,31 @@ def test_the_checks_are_pending_until_the_runs_end_then_pass_or_fail_with_a_link
     client.force_login(alice)
     page = client.get(f"/requests/{number}/").content.decode()
     assert f'href="/evaluations/{performance["id"]}/"' in page
+    assert 'hx-trigger="every 3s"' in page  # the drift check still waits: the page looks again
+    poll = client.get(f"/requests/{number}/", headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in poll
+
+
+def test_the_request_page_stops_looking_and_reloads_once_no_check_waits(
+    api_as,
+    alice,
+    client,
+    credit,  # noqa: F811
+):
+    _, dataset, _ = credit
+    api = api_as(alice)
+    assert set_checks(api, CHECKS[:1]).status_code == 200
+    opened = api.post(
+        "/api/v1/models/credit/requests/", {"version": 1, "to_stage": "production"}, format="json"
+    )
+    number = opened.json()["number"]
+    client.force_login(alice)
+    assert 'hx-trigger="every 3s"' in client.get(f"/requests/{number}/").content.decode()
+    run = ask(api, "credit", version=1, kind="performance", dataset=dataset.pk).json()
+    run_evaluation(run["id"])
+    poll = client.get(f"/requests/{number}/", headers={"HX-Request": "true"})
+    assert poll["HX-Refresh"] == "true"
+    assert 'hx-trigger="every 3s"' not in client.get(f"/requests/{number}/").content.decode()
 
 
 def test_a_new_version_is_judged_against_productions_run_on_the_same_data(
