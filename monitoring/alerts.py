@@ -69,7 +69,7 @@ def _newer_data_judged(run: EvaluationRun) -> bool:
     """A run that ends after one on newer data of the same monitor, version and kind (a retry,
     a backfill) does not undo that verdict: the newest data speaks for the rules."""
     return EvaluationRun.objects.filter(
-        monitor_id=run.monitor_id,
+        monitor=run.monitor,
         version_id=run.version_id,
         kind=run.kind,
         status=RunStatus.DONE,
