@@ -43,6 +43,8 @@ def origin(channel: str, **token) -> Iterator[None]:
 
 
 def channel_of_request(path: str, user_agent: str) -> str:
+    if path.startswith("/mlflow/"):
+        return Channel.MLFLOW
     if not path.startswith("/api/"):
         return Channel.WEB
     return Channel.CLI if user_agent.startswith("vetted-cli") else Channel.API

@@ -14,6 +14,7 @@ class Channel(models.TextChoices):
     WEB = "web", "Web"
     API = "api", "API"
     CLI = "cli", "vetted CLI"
+    MLFLOW = "mlflow", "MLflow client"
     TASK = "task", "Background task"
     COMMAND = "command", "manage.py"
     HISTORY = "history", "Earlier history"  # rebuilt from the registry's own rows

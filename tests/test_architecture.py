@@ -3,7 +3,7 @@
 audit at the very bottom, accounts (which records into it) and sandbox beside it; the registry
 on them; notifications (inbox, outbox, watches) on the registry, discussions (threads) on
 notifications; reviews on both, and monitoring on reviews (it posts its results as the reviews'
-checks).
+checks). The MLflow protocol (mlflow_api) sits beside monitoring, on reviews.
 """
 
 import ast
@@ -37,6 +37,16 @@ ALLOWED = {
         "reviews",
         *SHARED,
     },
+    "mlflow_api": {
+        "accounts",
+        "audit",
+        "sandbox",
+        "registry",
+        "notifications",
+        "discussions",
+        "reviews",
+        *SHARED,
+    },
     "vetted/api": {"accounts", "audit", "vetted.serializers"},
 }
 PROJECT = {
@@ -48,6 +58,7 @@ PROJECT = {
     "discussions",
     "reviews",
     "monitoring",
+    "mlflow_api",
     "vetted",
 }
 

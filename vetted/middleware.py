@@ -22,6 +22,8 @@ def refuse_nul_bytes(get_response):
     def middleware(request):
         query = request.GET
         if "\x00" in request.path or any("\x00" in k + v for k, v in query.items()):
+            if request.path.startswith("/mlflow/"):
+                return _mlflow_error(400, "INVALID_PARAMETER_VALUE", NUL_MESSAGE)
             if request.path.startswith("/api/"):
                 error = {"status": 400, "code": "invalid", "message": NUL_MESSAGE, "detail": {}}
                 return JsonResponse({"error": error}, status=400)
@@ -48,6 +50,8 @@ def refuse_chunked_bodies(get_response):
     def middleware(request):
         if "HTTP_TRANSFER_ENCODING" not in request.META:
             return get_response(request)
+        if request.path.startswith("/mlflow/"):
+            return _mlflow_error(411, "INVALID_PARAMETER_VALUE", LENGTH_REQUIRED_MESSAGE)
         if request.path.startswith("/api/"):
             error = {
                 "status": 411,
@@ -89,8 +93,11 @@ def request_id_and_api_errors(get_response):
                 extra={"request": request},
             )
         is_json = response.get("Content-Type", "").startswith("application/json")
-        if request.path.startswith("/api/") and response.status_code >= 400 and not is_json:
-            return _api_error(request, response.status_code)
+        if response.status_code >= 400 and not is_json:
+            if request.path.startswith("/api/"):
+                return _api_error(request, response.status_code)
+            if request.path.startswith("/mlflow/"):
+                return _mlflow_answer_to(request, response.status_code)
         return response
 
     return middleware
@@ -112,10 +119,31 @@ def _api_error(request, status: int) -> JsonResponse:
     return response
 
 
+def _mlflow_error(status: int, code: str, message: str) -> JsonResponse:
+    """MLflow's error shape: its client reads `error_code`, and a body without one is an
+    INTERNAL_ERROR to it whatever the status."""
+    return JsonResponse({"error_code": code, "message": message}, status=status)
+
+
+def _mlflow_answer_to(request, status: int) -> JsonResponse:
+    if status >= 500:
+        message = (
+            f"The server failed on this request. It is logged as request {request.id}; "
+            "give that id to whoever runs this Vetted."
+        )
+        response = _mlflow_error(status, "INTERNAL_ERROR", message)
+    else:
+        code = "ENDPOINT_NOT_FOUND" if status in (404, 405) else "INVALID_PARAMETER_VALUE"
+        response = _mlflow_error(status, code, API_MESSAGES.get(status, "The request failed."))
+    response["X-Request-ID"] = request.id
+    return response
+
+
 def own_404_page(get_response):
     """Under DEBUG, a page that is not found shows the project's 404 page, not Django's yellow
     debug page: `make run` runs with DEBUG, and what a person meets there is what they meet in
-    production. Without DEBUG, Django renders the same template already; /api/ answers JSON.
+    production. Without DEBUG, Django renders the same template already; /api/ and /mlflow/
+    answer JSON.
 
     Innermost in MIDDLEWARE, so the outer ones (security headers, request id) treat it as any
     answer.
@@ -123,7 +151,8 @@ def own_404_page(get_response):
 
     def middleware(request):
         response = get_response(request)
-        if settings.DEBUG and response.status_code == 404 and not request.path.startswith("/api/"):
+        machine = request.path.startswith(("/api/", "/mlflow/"))
+        if settings.DEBUG and response.status_code == 404 and not machine:
             return page_not_found(request, Http404())
         return response
 

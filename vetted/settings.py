@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "discussions",
     "reviews",
     "monitoring",
+    "mlflow_api",
 ]
 
 MIDDLEWARE = [

@@ -76,6 +76,7 @@ urlpatterns = [
     path("api/v1/", include("notifications.api.urls")),
     path("api/v1/", include("reviews.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
+    path("mlflow/", include("mlflow_api.urls")),
     path("audit/", include("audit.urls")),
     path("threads/", include("discussions.urls")),
     path("", include("accounts.urls")),

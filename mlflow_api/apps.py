@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MlflowApiConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "mlflow_api"
+    verbose_name = "MLflow protocol"

@@ -1,0 +1,1 @@
+"""(owned by a helper; see /work/wt/CONTRACT.md)"""
