@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from mlflow_api.lineage import run_datasets, run_lineage
-from mlflow_api.models import LoggedModel, MetricPoint, Run
+from mlflow_api.models import Experiment, LoggedModel, MetricPoint, Run
 
 API = "/mlflow/api/2.0/mlflow/"
 COMMIT = "3f2a9c1d5e7b8a9c0d1e2f3a4b5c6d7e8f9a0b1c"
@@ -141,6 +141,13 @@ def test_a_run_without_an_experiment_goes_to_default_in_the_callers_team(alice_m
     assert run.name  # MLflow always names a run
     default = alice_mlflow.ok(alice_mlflow.get("experiments/get", experiment_id="0"))
     assert default["experiment"]["name"] == "Default"
+
+
+def test_the_default_experiment_comes_back_after_a_database_flush(alice_mlflow):
+    Experiment.objects.filter(pk=0).delete()  # what a live-server test's flush does
+    assert Run.objects.get(pk=alice_mlflow.new_run("0")).experiment.name == "Default"
+    found = alice_mlflow.ok(alice_mlflow.get("experiments/get-by-name", experiment_name="Default"))
+    assert found["experiment"]["experiment_id"] == "0"
 
 
 def test_a_param_keeps_its_first_value(alice_mlflow):
@@ -586,3 +593,83 @@ def test_run_get_and_search_take_a_constant_number_of_queries(
     with django_assert_max_num_queries(8):
         found = alice_mlflow.ok(alice_mlflow.post("runs/search", {"experiment_ids": ["0"]}))
     assert len(found["runs"]) == 3 and all(len(r["data"]["metrics"]) == 3 for r in found["runs"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mlflows_own_client_logs_runs_and_logged_models(live_server, alice, token_for, monkeypatch):
+    from mlflow import MlflowClient
+    from mlflow.entities import (
+        Dataset,
+        DatasetInput,
+        InputTag,
+        LoggedModelOutput,
+        LoggedModelStatus,
+        Metric,
+        Param,
+        RunTag,
+    )
+    from mlflow.exceptions import MlflowException
+
+    for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token_for(alice))
+    client = MlflowClient(f"{live_server.url}/mlflow")
+
+    experiment_id = client.create_experiment("fraud-training")
+    assert client.get_experiment_by_name("fraud-training").experiment_id == experiment_id
+    assert client.get_experiment_by_name("no-such-experiment") is None
+    with pytest.raises(MlflowException) as exists:
+        client.create_experiment("fraud-training")
+    assert exists.value.error_code == "RESOURCE_ALREADY_EXISTS"
+
+    run = client.create_run(
+        experiment_id, run_name="nightly", tags={"mlflow.source.git.commit": COMMIT}
+    )
+    run_id = run.info.run_id
+    client.log_batch(
+        run_id,
+        metrics=[Metric("auc", 0.8, 1, 0), Metric("auc", 0.9, 2, 1)],
+        params=[Param("max_depth", "4")],
+        tags=[RunTag("kind", "nightly")],
+    )
+    client.log_metric(run_id, "loss", float("nan"))
+    client.log_param(run_id, "lr", 0.1)
+    client.log_inputs(
+        run_id,
+        datasets=[
+            DatasetInput(
+                Dataset("transactions", "a1b2c3", "http", '{"url": "https://data.example/tx"}'),
+                tags=[InputTag("mlflow.data.context", "training")],
+            )
+        ],
+    )
+    with pytest.raises(MlflowException) as changed:
+        client.log_param(run_id, "lr", 0.2)
+    assert changed.value.error_code == "INVALID_PARAMETER_VALUE"
+
+    model = client.create_logged_model(
+        experiment_id, name="model", source_run_id=run_id, params={"max_depth": "4"}
+    )
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 0)])
+    client.set_logged_model_tags(model.model_id, {"stage": "candidate"})
+    ready = client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+    assert ready.status == LoggedModelStatus.READY and ready.tags == {"stage": "candidate"}
+    found = client.search_logged_models([experiment_id], filter_string="name = 'model'")
+    assert [m.model_id for m in found] == [model.model_id]
+    assert found[0].source_run_id == run_id and found[0].params == {"max_depth": "4"}
+    client.set_terminated(run_id)
+
+    got = client.get_run(run_id)
+    assert got.info.status == "FINISHED" and got.info.user_id == "alice"
+    assert got.data.params == {"max_depth": "4", "lr": "0.1"}
+    assert got.data.metrics["auc"] == 0.9 and math.isnan(got.data.metrics["loss"])
+    assert got.data.tags["kind"] == "nightly"
+    assert got.inputs.dataset_inputs[0].dataset.name == "transactions"
+    assert got.outputs.model_outputs[0].model_id == model.model_id
+    assert [m.value for m in client.get_metric_history(run_id, "auc")] == [0.8, 0.9]
+    assert [
+        r.info.run_id for r in client.search_runs([experiment_id], "tags.kind = 'nightly'")
+    ] == [run_id]
+    with pytest.raises(MlflowException) as missing:
+        client.get_run("f" * 32)
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"

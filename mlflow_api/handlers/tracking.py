@@ -81,10 +81,19 @@ def _require_push(call: Call, team_id: int) -> None:
         )
 
 
+def _default_experiment() -> Experiment:
+    """MLflow's Default experiment, made again if a database flush removed the migration's row."""
+    return Experiment.objects.get_or_create(
+        pk=DEFAULT_EXPERIMENT_ID, defaults={"name": "Default", "team": None}
+    )[0]
+
+
 def _experiment(call: Call, experiment_id: str | None) -> Experiment:
     if experiment_id is None or not re.fullmatch(r"\d{1,18}", str(experiment_id).strip()):
         raise invalid(f"Invalid experiment ID {experiment_id!r}: it is a number, as a string.")
     found = Experiment.objects.filter(pk=int(experiment_id)).first()
+    if found is None and int(experiment_id) == DEFAULT_EXPERIMENT_ID:
+        found = _default_experiment()
     if found is None or (
         found.team_id is not None and not team_allows(call.user, found.team_id, Action.VIEW)
     ):
@@ -500,6 +509,8 @@ def get_experiment_by_name(call: Call) -> dict:
     if len(found) > 1:  # the name in several of the user's teams: the token's team decides
         team = call.team()
         found = [experiment for experiment in found if experiment.team_id == team.pk]
+    if not found and name == "Default":
+        found = [_default_experiment()]
     if not found:
         raise not_found(f"Could not find experiment with name '{name}'")
     return {"experiment": _experiment_json(found[0])}
