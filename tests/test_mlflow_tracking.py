@@ -673,3 +673,34 @@ def test_mlflows_own_client_logs_runs_and_logged_models(live_server, alice, toke
     with pytest.raises(MlflowException) as missing:
         client.get_run("f" * 32)
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_point_logged_again_is_kept_once_and_a_logged_model_claims_it(alice_mlflow):
+    run_id = alice_mlflow.new_run()
+    auc = {"key": "auc", "value": 0.9, "timestamp": 7, "step": 2}
+    loss = {"key": "loss", "value": "NaN", "timestamp": 7, "step": 2}
+    alice_mlflow.ok(alice_mlflow.post("runs/log-batch", {"run_id": run_id, "metrics": [auc, loss]}))
+    alice_mlflow.ok(alice_mlflow.post("runs/log-metric", {"run_id": run_id, **auc}))
+    model_id = alice_mlflow.ok(
+        alice_mlflow.post("logged-models", {"experiment_id": "0", "source_run_id": run_id})
+    )["model"]["info"]["model_id"]
+    # What mlflow's log_model does: the step's points again, with the logged model's id.
+    alice_mlflow.ok(
+        alice_mlflow.post(
+            "runs/log-batch",
+            {
+                "run_id": run_id,
+                "metrics": [{**auc, "model_id": model_id}, {**loss, "model_id": model_id}],
+            },
+        )
+    )
+    history = alice_mlflow.ok(
+        alice_mlflow.get("metrics/get-history", run_id=run_id, metric_key="auc")
+    )
+    assert [(m["value"], m.get("model_id")) for m in history["metrics"]] == [(0.9, model_id)]
+    assert MetricPoint.objects.filter(run_id=run_id).count() == 2
+    model = alice_mlflow.ok(alice_mlflow.get(f"logged-models/{model_id}"))["model"]
+    assert sorted((m["key"], m["value"]) for m in model["data"]["metrics"]) == [
+        ("auc", 0.9),
+        ("loss", "NaN"),
+    ]

@@ -8,6 +8,7 @@ server (mlflow/server/handlers.py, mlflow/utils/validation.py).
 """
 
 import json
+import math
 import posixpath
 import re
 import uuid
@@ -229,6 +230,38 @@ def _metric(item: dict, path: str, run: Run) -> MetricPoint:
         dataset_name=_string(item.get("dataset_name"), f"{path}dataset_name", 500),
         dataset_digest=_string(item.get("dataset_digest"), f"{path}dataset_digest", 100),
     )
+
+
+def _point_identity(point: MetricPoint) -> tuple:
+    value = "NaN" if math.isnan(point.value) else point.value
+    return (point.key, point.timestamp, point.step, value)
+
+
+def _save_points(run: Run, points: list[MetricPoint]) -> None:
+    """Store new metric points; one logged again is kept once, as MLflow does.
+
+    MLflow's `log_model` logs the run's points of its step again with the logged model's id:
+    the run's point then becomes that model's too, instead of a second point in the history.
+    """
+    new: dict[tuple, MetricPoint] = {}
+    for point in points:
+        new.setdefault(_point_identity(point), point)
+    existing = MetricPoint.objects.filter(
+        run=run,
+        key__in={p.key for p in new.values()},
+        timestamp__in={p.timestamp for p in new.values()},
+        step__in={p.step for p in new.values()},
+    )
+    claimed = []
+    for old in existing:
+        point = new.pop(_point_identity(old), None)
+        if point is not None and point.model_id and not old.model_id:
+            old.model_id = point.model_id
+            old.dataset_name = old.dataset_name or point.dataset_name
+            old.dataset_digest = old.dataset_digest or point.dataset_digest
+            claimed.append(old)
+    MetricPoint.objects.bulk_update(claimed, ["model_id", "dataset_name", "dataset_digest"])
+    MetricPoint.objects.bulk_create(new.values())
 
 
 def _add_params(run: Run, params: list[tuple[str, str]]) -> None:
@@ -660,7 +693,7 @@ def log_batch(call: Call) -> dict:
         _set_tag(run, key, value)
     if new_params or new_tags:
         run.save(update_fields=["params", "tags", "name"])
-    MetricPoint.objects.bulk_create(points)
+    _save_points(run, points)
     return {}
 
 
@@ -668,7 +701,7 @@ def log_batch(call: Call) -> dict:
 @transaction.atomic
 def log_metric(call: Call) -> dict:
     run = _run(call, write=True)
-    _metric(call.body, "", run).save()
+    _save_points(run, [_metric(call.body, "", run)])
     return {}
 
 
