@@ -330,6 +330,10 @@ def test_experiments_are_searched_page_by_page(alice_mlflow):
     assert sorted(names) == ["Default", "exp-0", "exp-1", "exp-2"]
     only = alice_mlflow.ok(alice_mlflow.post("experiments/search", {"filter": "name LIKE 'exp-%'"}))
     assert len(only["experiments"]) == 3
+    for bad in ("params.x = '1'", "experiment_id = 'abc'", "name = 'a' OR name = 'b'", "name >"):
+        error(
+            alice_mlflow.post("experiments/search", {"filter": bad}), 400, "INVALID_PARAMETER_VALUE"
+        )
 
 
 def test_runs_are_searched_by_tag_param_and_name(alice_mlflow):

@@ -57,8 +57,11 @@ LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
 
 # Enum numbers, for clients that send them instead of the names (proto JSON allows both).
 RUN_STATUS_NUMBERS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
-LOGGED_MODEL_STATUS_NUMBERS = {1: "LOGGED_MODEL_PENDING", 2: "LOGGED_MODEL_READY"}
-LOGGED_MODEL_STATUS_NUMBERS[3] = "LOGGED_MODEL_UPLOAD_FAILED"
+LOGGED_MODEL_STATUS_NUMBERS = {
+    1: "LOGGED_MODEL_PENDING",
+    2: "LOGGED_MODEL_READY",
+    3: "LOGGED_MODEL_UPLOAD_FAILED",
+}
 VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
 
 # MLflow's rule for param, metric and tag names (validate_param_and_metric_name).
@@ -486,21 +489,28 @@ def _apply(queryset: QuerySet, expression, op: str, value, counter: list[int]) -
         "IN": Q(**{f"{expression}__in": value}),
         "NOT IN": ~Q(**{f"{expression}__in": value}),
     }
-    return queryset.filter(lookups[op])
+    try:
+        return queryset.filter(lookups[op])
+    except (TypeError, ValueError):  # a number compared with text
+        raise invalid(f"Invalid filter value {value!r} for this field.") from None
 
 
-def _filtered(queryset: QuerySet, text: str | None, attributes: dict[str, str]) -> QuerySet:
+def _filtered(
+    queryset: QuerySet, text: str | None, attributes: dict[str, str], entities=("tags", "params")
+) -> QuerySet:
+    """`queryset` narrowed by an MLflow filter on `attributes` and the JSON columns `entities`."""
     counter = [0]
     for entity, key, op, value in _filter_clauses(text):
-        if entity in ("tags", "tag", "params", "param"):
-            column = "tags" if entity.startswith("tag") else "params"
+        column = {"tag": "tags", "param": "params"}.get(entity, entity)
+        if column in entities:
             queryset = _apply(queryset, KeyTextTransform(key, column), op, value, counter)
-        elif entity in ("", "attributes", "attribute", "attr", "run") and key in attributes:
+        elif entity in ("", "attributes", "attribute", "attr") and key in attributes:
             queryset = _apply(queryset, attributes[key], op, value, counter)
         else:
+            allowed = [*sorted(attributes), *(f"{e}.<key>" for e in entities)]
             raise invalid(
                 f"Vetted cannot filter on {'.'.join(filter(None, [entity, key]))!r}: use"
-                f" {', '.join(sorted(attributes))}, tags.<key> or params.<key>."
+                f" {', '.join(allowed)}."
             )
     return queryset
 
@@ -590,7 +600,7 @@ def search_experiments(call: Call) -> dict:
         lifecycle_stage__in=_lifecycle(call.text("view_type")),
     )
     experiments = _filtered(
-        experiments, call.text("filter"), {"name": "name", "experiment_id": "pk"}
+        experiments, call.text("filter"), {"name": "name", "experiment_id": "pk"}, ("tags",)
     ).order_by("-created_at", "-pk")
     page, extra = _page(call, experiments, 1000, MAX_EXPERIMENTS_PER_PAGE)
     return {"experiments": [_experiment_json(e) for e in page], **extra}
