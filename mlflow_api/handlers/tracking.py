@@ -260,8 +260,10 @@ def _save_points(run: Run, points: list[MetricPoint]) -> None:
     )
     claimed = []
     for old in existing:
-        point = new.pop(_point_identity(old), None)
-        if point is not None and point.model_id and not old.model_id:
+        if _point_identity(old) not in new:
+            continue
+        point = new.pop(_point_identity(old))
+        if point.model_id and not old.model_id:
             old.model_id = point.model_id
             old.dataset_name = old.dataset_name or point.dataset_name
             old.dataset_digest = old.dataset_digest or point.dataset_digest
