@@ -4,6 +4,7 @@ logged models, through /mlflow/api/ as the client sends them, and the lineage a 
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
@@ -710,3 +711,33 @@ def test_a_point_logged_again_is_kept_once_and_a_logged_model_claims_it(alice_ml
         ("auc", 0.9),
         ("loss", "NaN"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_logging_to_one_run_loses_nothing(live_server, alice, token_for):
+    """MLflow's asynchronous logging sends batches for one run at the same time."""
+    import requests
+
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+    url = f"{live_server.url}{API}"
+    run_id = requests.post(
+        url + "runs/create", json={"experiment_id": "0"}, headers=headers, timeout=30
+    ).json()["run"]["info"]["run_id"]
+
+    def log(index: int) -> int:
+        batch = {
+            "run_id": run_id,
+            "params": [{"key": f"p{index}", "value": str(index)}],
+            "tags": [{"key": f"t{index}", "value": str(index)}],
+            "metrics": [{"key": "loss", "value": 1 / (index + 1), "timestamp": 1, "step": index}],
+        }
+        return requests.post(
+            url + "runs/log-batch", json=batch, headers=headers, timeout=60
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(log, range(16))) == {200}
+    run = Run.objects.get(pk=run_id)
+    assert run.params == {f"p{i}": str(i) for i in range(16)}
+    assert all(run.tags[f"t{i}"] == str(i) for i in range(16))
+    assert MetricPoint.objects.filter(run=run, key="loss").count() == 16
