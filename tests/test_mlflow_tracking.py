@@ -333,6 +333,15 @@ def test_experiments_are_searched_page_by_page(alice_mlflow):
     assert sorted(names) == ["Default", "exp-0", "exp-1", "exp-2"]
     only = alice_mlflow.ok(alice_mlflow.post("experiments/search", {"filter": "name LIKE 'exp-%'"}))
     assert len(only["experiments"]) == 3
+    ordered = alice_mlflow.ok(
+        alice_mlflow.post("experiments/search", {"order_by": ["name DESC"], "max_results": 2})
+    )
+    assert [e["name"] for e in ordered["experiments"]] == ["exp-2", "exp-1"]
+    error(
+        alice_mlflow.post("experiments/search", {"order_by": ["owner"]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
     for bad in ("params.x = '1'", "experiment_id = 'abc'", "name = 'a' OR name = 'b'", "name >"):
         error(
             alice_mlflow.post("experiments/search", {"filter": bad}), 400, "INVALID_PARAMETER_VALUE"
@@ -356,6 +365,12 @@ def test_runs_are_searched_by_tag_param_and_name(alice_mlflow):
     assert ids("params.depth = '4' AND attributes.run_name LIKE 'base%'") == [first]
     assert ids("tags.`kind` != 'nightly'") == []  # a tag filter needs the tag, as in MLflow
     assert len(ids("run_name IN ('baseline', 'tuned')")) == 2
+    by_name = alice_mlflow.ok(
+        alice_mlflow.post(
+            "runs/search", {"experiment_ids": ["0"], "order_by": ["attributes.run_name DESC"]}
+        )
+    )
+    assert [run["info"]["run_name"] for run in by_name["runs"]] == ["tuned", "baseline"]
     error(
         alice_mlflow.post("runs/search", {"experiment_ids": ["0"], "filter": "metrics.auc > 0.5"}),
         400,

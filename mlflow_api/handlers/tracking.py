@@ -520,6 +520,20 @@ def _filtered(
     return queryset
 
 
+def _order_by(clauses: list[str], columns: dict[str, str], what: str) -> list[str]:
+    """MLflow's `order_by` strings ("start_time DESC") as ORM orderings."""
+    order = []
+    for clause in clauses:
+        field, _, direction = clause.strip().partition(" ")
+        name = field.removeprefix("attributes.").removeprefix("attribute.")
+        if name not in columns or direction.strip().upper() not in ("", "ASC", "DESC"):
+            raise invalid(
+                f"Vetted orders {what} by {', '.join(columns)} (ASC or DESC), not {clause!r}."
+            )
+        order.append(("-" if direction.strip().upper() == "DESC" else "") + columns[name])
+    return order
+
+
 def _lifecycle(view_type) -> list[LifecycleStage]:
     if view_type is None or view_type == "":
         number = 1
@@ -606,7 +620,18 @@ def search_experiments(call: Call) -> dict:
     )
     experiments = _filtered(
         experiments, call.text("filter"), {"name": "name", "experiment_id": "pk"}, ("tags",)
-    ).order_by("-created_at", "-pk")
+    )
+    order = _order_by(
+        call.strings("order_by"),
+        {
+            "name": "name",
+            "experiment_id": "pk",
+            "creation_time": "created_at",
+            "last_update_time": "updated_at",
+        },
+        "experiments",
+    )
+    experiments = experiments.order_by(*order, "-created_at", "-pk")
     page, extra = _page(call, experiments, 1000, MAX_EXPERIMENTS_PER_PAGE)
     return {"experiments": [_experiment_json(e) for e in page], **extra}
 
@@ -871,16 +896,11 @@ def search_runs(call: Call) -> dict:
         call.text("filter"),
         {"run_id": "run_id", "run_name": "name", "status": "status", "user_id": "user__username"},
     )
-    order = []
-    for clause in call.strings("order_by"):
-        field, _, direction = clause.strip().partition(" ")
-        name = field.removeprefix("attributes.").removeprefix("attribute.")
-        columns = {"start_time": "start_time", "end_time": "end_time", "run_name": "name"}
-        if name not in columns or direction.upper() not in ("", "ASC", "DESC"):
-            raise invalid(
-                f"Vetted orders runs by {', '.join(columns)} (ASC or DESC), not {clause!r}."
-            )
-        order.append(("-" if direction.upper() == "DESC" else "") + columns[name])
+    order = _order_by(
+        call.strings("order_by"),
+        {"start_time": "start_time", "end_time": "end_time", "run_name": "name"},
+        "runs",
+    )
     page, extra = _page(
         call, runs.order_by(*order, "-start_time", "run_id"), 1000, MAX_RUNS_PER_PAGE
     )
