@@ -7,11 +7,13 @@ version's own folder through `registry.services.register_version`, like any push
 rows may change or go later without touching the version.
 """
 
+import json
 from contextlib import ExitStack
 from urllib.parse import urlparse
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from registry import services
 from registry.access import Action, teams_allowing
@@ -25,6 +27,7 @@ from .wire import Call, MlflowError, invalid, not_found
 VETTED_TAG_PREFIX = "vetted."  # tags Vetted writes itself (vetted.load_check): read-only
 MAX_TAG_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 100_000  # MLflow's limits for registry tags
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 ONLY_OWN_ARTIFACTS = (
     "Vetted registers only models logged to Vetted itself: log the model with"
@@ -105,10 +108,30 @@ def register_from_source(
                 ModelVersionTag(version=version, key=key, value=value)
                 for key, value in tags.items()
             )
+            if origin.logged_model is not None:
+                _list_version_on(origin.logged_model, version)
         except BaseException:
             delete_folder(storage, version_folder(version.uuid))
             raise
     return version
+
+
+def _list_version_on(logged_model: LoggedModel, version: ModelVersion) -> None:
+    """MLflow's server lists the versions registered from a logged model in its
+    `mlflow.modelVersions` tag; its client and UI read it there."""
+    locked = LoggedModel.objects.select_for_update().get(pk=logged_model.pk)
+    entry = {"name": version.model.name, "version": str(version.number)}
+    try:
+        listed = json.loads(locked.tags.get(MODEL_VERSIONS_TAG, "[]"))
+    except ValueError:
+        listed = []
+    if not isinstance(listed, list):
+        listed = []
+    if entry not in listed:
+        listed.append(entry)
+    locked.tags[MODEL_VERSIONS_TAG] = json.dumps(listed)
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["tags", "updated_at"])
 
 
 def _visible(manager, call: Call):

@@ -179,6 +179,10 @@ def test_a_logged_model_becomes_a_ready_version_with_its_runs_lineage(
     assert version.training_data_uri == "s3://data/transactions.parquet"
     assert version.mlflow_source.datasets[0]["name"] == "transactions-2026-11"
     assert version.latest_load_check.status == "pending"
+    logged_model.refresh_from_db()
+    assert json.loads(logged_model.tags["mlflow.modelVersions"]) == [
+        {"name": "fraud-detector", "version": "1"}
+    ]
 
 
 def test_the_files_are_a_copy_the_staged_run_can_no_longer_change(
