@@ -1,7 +1,5 @@
 """MLflow's registered-model endpoints, called as MLflow's REST client calls them."""
 
-import json
-
 import pytest
 from django.contrib.auth.models import User
 
@@ -11,42 +9,22 @@ from registry import services
 from registry.models import RegisteredModel
 from tests.promotions import promote
 
+from . import mlflow_calls
 from .page_factories import pushed_version, registered_model
-
-API = "/mlflow/api/2.0/mlflow/registered-models"
 
 
 @pytest.fixture
 def mlflow_as(client, token_for):
-    """mlflow_as(user)(method, endpoint, **params) → (status, JSON), as MLflow's client sends:
-    GET parameters in the query string, everything else as a JSON body."""
-
-    def make(user, scopes="read,write", token=None):
-        header = f"Bearer {token or token_for(user, scopes)}"
-
-        def call(method, endpoint, **params):
-            url = f"{API}/{endpoint}"
-            if method == "GET":
-                response = client.get(url, params, HTTP_AUTHORIZATION=header)
-            else:
-                response = client.generic(
-                    method,
-                    url,
-                    json.dumps(params),
-                    content_type="application/json",
-                    HTTP_AUTHORIZATION=header,
-                )
-            assert response["Content-Type"] == "application/json"
-            return response.status_code, response.json()
-
-        return call
-
-    return make
+    return mlflow_calls.caller(client, token_for)
 
 
 @pytest.fixture
 def as_alice(mlflow_as, alice):
-    return mlflow_as(alice)
+    """Alice's calls to registered-models/<endpoint>."""
+    call = mlflow_as(alice)
+    return lambda method, endpoint, **params: call(
+        method, f"registered-models/{endpoint}", **params
+    )
 
 
 def test_it_creates_a_model_in_the_tokens_team_with_tags_and_description(as_alice, teams, alice):
@@ -86,7 +64,7 @@ def test_a_second_create_answers_resource_already_exists_in_mlflows_words(as_ali
 def test_a_name_taken_in_another_team_is_taken_without_naming_the_team(mlflow_as, people, teams):
     registered_model(people["mallory"], teams["growth"], "churn")
 
-    status, body = mlflow_as(people["alice"])("POST", "create", name="churn")
+    status, body = mlflow_as(people["alice"])("POST", "registered-models/create", name="churn")
 
     assert (status, body["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
     assert "growth" not in body["message"].lower()
@@ -206,7 +184,7 @@ def test_delete_is_for_administrators_as_everywhere_in_vetted(
     assert RegisteredModel.objects.exists()
 
     root = User.objects.create_superuser("root", "root@example.com", "pw-123456")
-    status, body = mlflow_as(root)("DELETE", "delete", name="fraud-detector")
+    status, body = mlflow_as(root)("DELETE", "registered-models/delete", name="fraud-detector")
     assert (status, body) == (200, {})
     assert not RegisteredModel.objects.exists()
 
