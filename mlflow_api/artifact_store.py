@@ -280,5 +280,10 @@ def delete_artifacts(owner: Run | LoggedModel, relpath: str) -> int:
     names = list(rows.values_list("storage_name", flat=True))
     rows.delete()
     storage = artifact_storage()
-    transaction.on_commit(lambda: [delete_folder(storage, _folder_of(n)) for n in names])
+
+    def delete_stored() -> None:
+        for name in names:
+            delete_folder(storage, _folder_of(name))
+
+    transaction.on_commit(delete_stored)
     return len(names)
