@@ -197,18 +197,23 @@ def _tag_condition(tag_rows: QuerySet, comparison: Comparison) -> Q:
             f"Invalid comparator '{comparison.comparator}' for tag '{comparison.key}':"
             " use =, !=, LIKE or ILIKE."
         )
+    if not isinstance(comparison.value, str):
+        raise invalid(
+            f"Expected a quoted string value for tag '{comparison.key}'"
+            f" (e.g. 'my-value'), got {comparison.value!r}."
+        )
     rows = tag_rows.filter(key=comparison.key)
     if comparison.comparator == "!=":
         matching = rows.exclude(value=comparison.value)
     else:
         matching = rows.filter(_string_condition("value", comparison.comparator, comparison.value))
     condition = Q(Exists(matching))
-    if comparison.key == IS_PROMPT_TAG and str(comparison.value).lower() == "true":
-        if comparison.comparator == "!=":
-            condition |= ~Q(Exists(rows))
-    elif comparison.key == IS_PROMPT_TAG and str(comparison.value).lower() == "false":
-        if comparison.comparator == "=":
-            condition |= ~Q(Exists(rows))
+    value = comparison.value.lower()
+    if comparison.key == IS_PROMPT_TAG and (comparison.comparator, value) in (
+        ("!=", "true"),
+        ("=", "false"),
+    ):
+        condition |= ~Q(Exists(rows))
     return condition
 
 

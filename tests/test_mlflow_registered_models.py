@@ -251,6 +251,7 @@ def names(body) -> list[str]:
         ("name NOT IN ('alpha', 'beta', 'Gamma')", ["delta-1", "delta-2"]),
         ("tag.owner ILIKE 'RISK%'", ["alpha"]),
         ("tag.owner != 'x'", ["alpha"]),  # a tag comparison needs the tag, as in MLflow
+        ("tag.`mlflow.prompt.is_prompt` = 'false'", ["Gamma", "alpha", "delta-1", "delta-2"]),
         ('tags."owner" = "risk\'s"', ["alpha"]),
         ("name = 'alpha-growth'", []),  # another team's model is not there
     ],
@@ -274,6 +275,7 @@ def test_search_understands_mlflows_filter_grammar(
         "name = 'a' OR name = 'b'",
         "name = 'a' AND",
         "tag.owner IN ('x')",
+        "tag.owner != 5",
         "name IN 'a'",
         "name = 'unterminated",
     ],
