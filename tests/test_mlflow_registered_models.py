@@ -400,3 +400,12 @@ def test_mlflows_own_client_manages_registered_models(live_server, monkeypatch, 
     with pytest.raises(MlflowException) as missing:
         client.get_registered_model("fraud-detector")
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    # With a username and password too, the client sends Basic: the token is the password.
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", token_for(alice, "read"))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "vt_not_sent")
+    assert client.get_registered_model("second").name == "second"
+    with pytest.raises(MlflowException) as refused:
+        client.create_registered_model("third")
+    assert refused.value.error_code == "PERMISSION_DENIED"
