@@ -160,6 +160,7 @@ POLICY_FORM = {
 POLICY_JSON = {"to_stage": "production", "required_approvals": 2, "required_roles": ["devops"]}
 R = "/api/v1/requests/2"
 ML = "/mlflow/api/2.0/mlflow"
+MA = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
 
 DATASET_CSV = b"x,label\n1.5,1\n2.5,0\n"
 
@@ -949,6 +950,8 @@ MATRIX: dict[str, list[Case]] = {
             api=True,
             effect=lambda: ModelAlias.objects.filter(name="candidate").exists(),
         ),
+        Case("get", f"{MA}?path=registered/{NAME}/1", MEMBERS, api=True),
+        Case("get", f"{MA}/registered/{NAME}/1/notes.txt", MEMBERS, api=True),
     ],
     "mlflow_api:not_found": [
         Case("get", "/mlflow/ajax-api/2.0/mlflow/registered-models/get", NOBODY, api=True)
