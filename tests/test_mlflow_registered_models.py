@@ -251,6 +251,7 @@ def names(body) -> list[str]:
         ("name NOT IN ('alpha', 'beta', 'Gamma')", ["delta-1", "delta-2"]),
         ("tag.owner ILIKE 'RISK%'", ["alpha"]),
         ("tag.owner != 'x'", ["alpha"]),  # a tag comparison needs the tag, as in MLflow
+        ("tag.`mlflow.prompt.is_prompt` = 'false'", ["Gamma", "alpha", "delta-1", "delta-2"]),
         ('tags."owner" = "risk\'s"', ["alpha"]),
         ("name = 'alpha-growth'", []),  # another team's model is not there
     ],
@@ -274,6 +275,7 @@ def test_search_understands_mlflows_filter_grammar(
         "name = 'a' OR name = 'b'",
         "name = 'a' AND",
         "tag.owner IN ('x')",
+        "tag.owner != 5",
         "name IN 'a'",
         "name = 'unterminated",
     ],
@@ -398,3 +400,12 @@ def test_mlflows_own_client_manages_registered_models(live_server, monkeypatch, 
     with pytest.raises(MlflowException) as missing:
         client.get_registered_model("fraud-detector")
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    # With a username and password too, the client sends Basic: the token is the password.
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", token_for(alice, "read"))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "vt_not_sent")
+    assert client.get_registered_model("second").name == "second"
+    with pytest.raises(MlflowException) as refused:
+        client.create_registered_model("third")
+    assert refused.value.error_code == "PERMISSION_DENIED"
