@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from mlflow_api.models import Experiment, LoggedModel, Run, StagedArtifact
 from registry.services import artifact_storage
@@ -147,6 +149,31 @@ def test_a_second_upload_replaces_the_file_and_its_stored_bytes(
     assert b"".join(client.get(url).streaming_content) == b"second"
     assert StagedArtifact.objects.count() == 1
     assert len(stored_upload_folders(f"mlflow/runs/{run.run_id}")) == 1
+
+
+def test_listing_and_downloading_cost_the_same_queries_however_many_files(mlflow_as, alice, run):
+    client = mlflow_as(alice)
+    root = f"{run.experiment_id}/{run.run_id}/artifacts"
+
+    def queries() -> list[int]:
+        counts = []
+        for request in (
+            lambda: client.get(ARTIFACTS, {"path": root}),
+            lambda: client.get(ARTIFACTS, {"path": f"{root}/model"}),
+            lambda: client.get(f"{root_of(run)}/model/file-0.bin"),
+        ):
+            with CaptureQueriesContext(connection) as captured:
+                assert request().status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    put(client, f"{root_of(run)}/model/file-0.bin", b"x")
+    few = queries()
+    for i in range(1, 30):
+        put(client, f"{root_of(run)}/model/file-{i}.bin", b"x")
+        put(client, f"{root_of(run)}/other/{i}/file.bin", b"x")
+
+    assert queries() == few
 
 
 def test_it_deletes_a_file_or_a_folder(mlflow_as, alice, run, django_capture_on_commit_callbacks):
