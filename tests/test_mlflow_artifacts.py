@@ -282,6 +282,26 @@ def test_a_run_in_another_experiment_is_not_found_at_this_one(mlflow_as, alice, 
     assert answer.status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "nothing",
+        "1/a-run/not-artifacts/x",
+        "99999999999999999999/a-run/artifacts/x",
+        "\u00b2/a-run/artifacts/x",
+        "registered/fraud-detector/\u00b2/x",
+        "registered/fraud-detector/99999999999999999999/x",
+    ],
+)
+def test_a_path_in_nothing_vetted_holds_is_not_found(mlflow_as, alice, path):
+    client = mlflow_as(alice)
+
+    answers = [client.get(f"{ARTIFACTS}/{path}"), client.get(ARTIFACTS, {"path": path})]
+
+    assert [a.status_code for a in answers] == [404, 404]
+    assert {a.json()["error_code"] for a in answers} == {"RESOURCE_DOES_NOT_EXIST"}
+
+
 def test_a_read_token_cannot_upload_or_delete(mlflow_as, alice, run):
     put(mlflow_as(alice), f"{root_of(run)}/model.pkl", b"kept")
     reader = mlflow_as(alice, "read")
