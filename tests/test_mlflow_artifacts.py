@@ -15,11 +15,13 @@ from django.test.utils import CaptureQueriesContext
 
 from mlflow_api.models import Experiment, LoggedModel, Run, StagedArtifact
 from registry.services import artifact_storage
-from tests import test_chunked_bodies
+from tests import test_chunked_bodies, test_s3_storage
 from tests.page_factories import pushed_version, registered_model
 
 ARTIFACTS = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
 gunicorn = test_chunked_bodies.gunicorn  # Vetted served by gunicorn, as in production
+s3_endpoint = test_s3_storage.s3_endpoint  # moto's S3 server
+bucket = test_s3_storage.bucket  # artifact storage on it
 
 
 def _run(team, user, experiment=None) -> Run:
@@ -174,6 +176,28 @@ def test_listing_and_downloading_cost_the_same_queries_however_many_files(mlflow
         put(client, f"{root_of(run)}/other/{i}/file.bin", b"x")
 
     assert queries() == few
+
+
+def test_on_s3_a_replaced_or_deleted_file_leaves_no_object_behind(
+    bucket, mlflow_as, alice, run, django_capture_on_commit_callbacks
+):
+    client = mlflow_as(alice)
+    content = os.urandom(3 * 1024 * 1024)
+    url = f"{root_of(run)}/model/model.pkl"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        put(client, url, b"first")
+        assert put(client, url, content).status_code == 200
+    stored = test_s3_storage.stored_keys(bucket)
+    row = StagedArtifact.objects.get()
+    download = b"".join(client.get(url).streaming_content)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.delete(root_of(run))
+
+    assert stored == {row.storage_name}
+    assert row.sha256 == hashlib.sha256(content).hexdigest()
+    assert download == content
+    assert test_s3_storage.stored_keys(bucket) == set()
 
 
 def test_it_deletes_a_file_or_a_folder(mlflow_as, alice, run, django_capture_on_commit_callbacks):
