@@ -433,6 +433,26 @@ def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, to
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_client_sending_past_the_limit_reads_its_413(
+    needs_postgres, live_server, alice, token_for, teams, settings
+):
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    run = _run(teams["fraud"], alice)
+
+    answer = httpx.put(
+        f"{live_server.url}{root_of(run)}/weights.bin",
+        content=b"x" * (5 * 1024 * 1024),
+        headers={"Authorization": f"Bearer {token_for(alice)}"},
+        timeout=60,
+    )
+
+    assert answer.status_code == 413
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "1.0 MiB" in answer.json()["message"]
+    assert not StagedArtifact.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_parallel_uploads_of_one_path_leave_one_whole_file(
     needs_postgres, live_server, alice, token_for, teams
 ):
