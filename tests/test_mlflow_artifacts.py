@@ -281,6 +281,22 @@ def test_a_body_cut_short_is_refused_and_nothing_is_stored(mlflow_as, alice, run
     assert stored_upload_folders(f"mlflow/runs/{run.run_id}") == []
 
 
+def test_a_chunked_body_a_server_cannot_de_chunk_is_a_411_not_an_empty_file(mlflow_as, alice, run):
+    """Django's own server and test client read a chunked body as empty: refused, not stored."""
+    answer = mlflow_as(alice).generic(
+        "PUT",
+        f"{root_of(run)}/model.pkl",
+        b"5\r\nhello\r\n0\r\n\r\n",
+        content_type="application/octet-stream",
+        HTTP_TRANSFER_ENCODING="chunked",
+        CONTENT_LENGTH="",
+    )
+
+    assert answer.status_code == 411
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert not StagedArtifact.objects.exists()
+
+
 def test_another_teams_run_does_not_exist_for_you(mlflow_as, people, run):
     client = mlflow_as(people["mallory"])
     put(mlflow_as(people["alice"]), f"{root_of(run)}/model.pkl", b"secret")
