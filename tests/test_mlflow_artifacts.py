@@ -9,35 +9,55 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from mlflow_api.models import Experiment, LoggedModel, Run, StagedArtifact
+from mlflow_api.models import LoggedModel, Run, StagedArtifact
 from registry.services import artifact_storage
+from tests import test_chunked_bodies, test_s3_storage
 from tests.page_factories import pushed_version, registered_model
 
 ARTIFACTS = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
+gunicorn = test_chunked_bodies.gunicorn  # Vetted served by gunicorn, as in production
+s3_endpoint = test_s3_storage.s3_endpoint  # moto's S3 server
+bucket = test_s3_storage.bucket  # artifact storage on it
 
 
-def _run(team, user, experiment=None) -> Run:
-    experiment = experiment or Experiment.objects.create(team=team, name=f"exp-{uuid.uuid4().hex}")
-    return Run.objects.create(run_id=uuid.uuid4().hex, experiment=experiment, team=team, user=user)
-
-
-@pytest.fixture
-def run(teams, alice) -> Run:
-    return _run(teams["fraud"], alice)
-
-
-@pytest.fixture
-def logged_model(teams, alice, run) -> LoggedModel:
-    return LoggedModel.objects.create(
-        model_id=f"m-{uuid.uuid4().hex}",
-        experiment=run.experiment,
-        team=teams["fraud"],
-        user=alice,
-        source_run=run,
-        name="model",
+def tracking_call(token: str, endpoint: str, **body) -> dict:
+    """A tracking call as MLflow's client makes it while it logs."""
+    answer = Client().post(
+        f"/mlflow/api/2.0/mlflow/{endpoint}",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
     )
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def logged_run(token: str) -> Run:
+    """A run in an experiment of its own, made through the tracking endpoints."""
+    experiment = tracking_call(token, "experiments/create", name=f"exp-{uuid.uuid4().hex}")
+    run = tracking_call(token, "runs/create", experiment_id=experiment["experiment_id"])
+    return Run.objects.get(run_id=run["run"]["info"]["run_id"])
+
+
+@pytest.fixture
+def run(alice, token_for) -> Run:
+    return logged_run(token_for(alice))
+
+
+@pytest.fixture
+def logged_model(alice, token_for, run) -> LoggedModel:
+    created = tracking_call(
+        token_for(alice),
+        "logged-models",
+        experiment_id=str(run.experiment_id),
+        name="model",
+        source_run_id=run.run_id,
+    )
+    return LoggedModel.objects.get(model_id=created["model"]["info"]["model_id"])
 
 
 @pytest.fixture
@@ -147,6 +167,53 @@ def test_a_second_upload_replaces_the_file_and_its_stored_bytes(
     assert len(stored_upload_folders(f"mlflow/runs/{run.run_id}")) == 1
 
 
+def test_listing_and_downloading_cost_the_same_queries_however_many_files(mlflow_as, alice, run):
+    client = mlflow_as(alice)
+    root = f"{run.experiment_id}/{run.run_id}/artifacts"
+
+    def queries() -> list[int]:
+        counts = []
+        for request in (
+            lambda: client.get(ARTIFACTS, {"path": root}),
+            lambda: client.get(ARTIFACTS, {"path": f"{root}/model"}),
+            lambda: client.get(f"{root_of(run)}/model/file-0.bin"),
+        ):
+            with CaptureQueriesContext(connection) as captured:
+                assert request().status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    put(client, f"{root_of(run)}/model/file-0.bin", b"x")
+    few = queries()
+    for i in range(1, 30):
+        put(client, f"{root_of(run)}/model/file-{i}.bin", b"x")
+        put(client, f"{root_of(run)}/other/{i}/file.bin", b"x")
+
+    assert queries() == few
+
+
+def test_on_s3_a_replaced_or_deleted_file_leaves_no_object_behind(
+    bucket, mlflow_as, alice, run, django_capture_on_commit_callbacks
+):
+    client = mlflow_as(alice)
+    content = os.urandom(3 * 1024 * 1024)
+    url = f"{root_of(run)}/model/model.pkl"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        put(client, url, b"first")
+        assert put(client, url, content).status_code == 200
+    stored = test_s3_storage.stored_keys(bucket)
+    row = StagedArtifact.objects.get()
+    download = b"".join(client.get(url).streaming_content)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.delete(root_of(run))
+
+    assert stored == {row.storage_name}
+    assert row.sha256 == hashlib.sha256(content).hexdigest()
+    assert download == content
+    assert test_s3_storage.stored_keys(bucket) == set()
+
+
 def test_it_deletes_a_file_or_a_folder(mlflow_as, alice, run, django_capture_on_commit_callbacks):
     client = mlflow_as(alice)
     for path in ("model/MLmodel", "model/model.pkl", "notes.txt"):
@@ -228,6 +295,22 @@ def test_a_body_cut_short_is_refused_and_nothing_is_stored(mlflow_as, alice, run
     assert stored_upload_folders(f"mlflow/runs/{run.run_id}") == []
 
 
+def test_a_chunked_body_a_server_cannot_de_chunk_is_a_411_not_an_empty_file(mlflow_as, alice, run):
+    """Django's own server and test client read a chunked body as empty: refused, not stored."""
+    answer = mlflow_as(alice).generic(
+        "PUT",
+        f"{root_of(run)}/model.pkl",
+        b"5\r\nhello\r\n0\r\n\r\n",
+        content_type="application/octet-stream",
+        HTTP_TRANSFER_ENCODING="chunked",
+        CONTENT_LENGTH="",
+    )
+
+    assert answer.status_code == 411
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert not StagedArtifact.objects.exists()
+
+
 def test_another_teams_run_does_not_exist_for_you(mlflow_as, people, run):
     client = mlflow_as(people["mallory"])
     put(mlflow_as(people["alice"]), f"{root_of(run)}/model.pkl", b"secret")
@@ -245,12 +328,32 @@ def test_another_teams_run_does_not_exist_for_you(mlflow_as, people, run):
     assert StagedArtifact.objects.get().size == len(b"secret")
 
 
-def test_a_run_in_another_experiment_is_not_found_at_this_one(mlflow_as, alice, run, teams):
-    other = Experiment.objects.create(team=teams["fraud"], name="other")
+def test_a_run_in_another_experiment_is_not_found_at_this_one(mlflow_as, alice, token_for, run):
+    other = logged_run(token_for(alice)).experiment_id
 
-    answer = put(mlflow_as(alice), f"{ARTIFACTS}/{other.pk}/{run.run_id}/artifacts/x", b"x")
+    answer = put(mlflow_as(alice), f"{ARTIFACTS}/{other}/{run.run_id}/artifacts/x", b"x")
 
     assert answer.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "nothing",
+        "1/a-run/not-artifacts/x",
+        "99999999999999999999/a-run/artifacts/x",
+        "\u00b2/a-run/artifacts/x",
+        "registered/fraud-detector/\u00b2/x",
+        "registered/fraud-detector/99999999999999999999/x",
+    ],
+)
+def test_a_path_in_nothing_vetted_holds_is_not_found(mlflow_as, alice, path):
+    client = mlflow_as(alice)
+
+    answers = [client.get(f"{ARTIFACTS}/{path}"), client.get(ARTIFACTS, {"path": path})]
+
+    assert [a.status_code for a in answers] == [404, 404]
+    assert {a.json()["error_code"] for a in answers} == {"RESOURCE_DOES_NOT_EXIST"}
 
 
 def test_a_read_token_cannot_upload_or_delete(mlflow_as, alice, run):
@@ -331,8 +434,8 @@ def test_server_info_tells_the_client_to_upload_without_multipart(mlflow_as, ali
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, token_for, teams):
-    run = _run(teams["fraud"], alice)
+def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, token_for):
+    run = logged_run(token_for(alice))
     headers = {"Authorization": f"Bearer {token_for(alice)}"}
     url = f"{live_server.url}{root_of(run)}/model/weights.bin"
     chunk = os.urandom(1024 * 1024)
@@ -360,10 +463,30 @@ def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, to
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_uploads_of_one_path_leave_one_whole_file(
-    needs_postgres, live_server, alice, token_for, teams
+def test_a_client_sending_past_the_limit_reads_its_413(
+    needs_postgres, live_server, alice, token_for, settings
 ):
-    run = _run(teams["fraud"], alice)
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    run = logged_run(token_for(alice))
+
+    answer = httpx.put(
+        f"{live_server.url}{root_of(run)}/weights.bin",
+        content=b"x" * (5 * 1024 * 1024),
+        headers={"Authorization": f"Bearer {token_for(alice)}"},
+        timeout=60,
+    )
+
+    assert answer.status_code == 413
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "1.0 MiB" in answer.json()["message"]
+    assert not StagedArtifact.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_uploads_of_one_path_leave_one_whole_file(
+    needs_postgres, live_server, alice, token_for
+):
+    run = logged_run(token_for(alice))
     headers = {"Authorization": f"Bearer {token_for(alice)}"}
     url = f"{live_server.url}{root_of(run)}/model/weights.bin"
     bodies = [bytes([i]) * (2 * 1024 * 1024) for i in range(8)]
@@ -384,12 +507,12 @@ def test_parallel_uploads_of_one_path_leave_one_whole_file(
 
 @pytest.mark.django_db(transaction=True)
 def test_mlflows_own_artifact_client_logs_lists_and_downloads(
-    needs_postgres, live_server, alice, token_for, teams, tmp_path, monkeypatch
+    needs_postgres, live_server, alice, token_for, tmp_path, monkeypatch
 ):
     """The artifact repository MLflow's client uses for `mlflow-artifacts:/` URIs, unchanged."""
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    run = _run(teams["fraud"], alice)
+    run = logged_run(token_for(alice))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{live_server.url}/mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token_for(alice))
     source = tmp_path / "model"
@@ -410,3 +533,48 @@ def test_mlflows_own_artifact_client_logs_lists_and_downloads(
         source / "data" / "weights.bin"
     ).read_bytes()
     assert target.endswith("model")
+
+
+def test_mlflows_client_logs_an_empty_file_through_gunicorn(
+    gunicorn, alice, token_for, tmp_path, monkeypatch
+):
+    """requests sends an empty file chunked (no Content-Length): gunicorn de-chunks it, and an
+    empty `__init__.py` in a model's code is stored as the empty file it is."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    run = logged_run(token_for(alice))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{gunicorn}/mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token_for(alice))
+    (tmp_path / "__init__.py").write_bytes(b"")
+    repository = get_artifact_repository(
+        f"mlflow-artifacts:/{run.experiment_id}/{run.run_id}/artifacts"
+    )
+
+    repository.log_artifact(str(tmp_path / "__init__.py"), "model/code")
+
+    row = StagedArtifact.objects.get()
+    assert (row.path, row.size, row.sha256) == (
+        "model/code/__init__.py",
+        0,
+        hashlib.sha256(b"").hexdigest(),
+    )
+
+
+def test_a_chunked_body_is_stored_whole_through_gunicorn(gunicorn, alice, token_for):
+    run = logged_run(token_for(alice))
+    content = os.urandom(3 * 1024 * 1024)
+
+    def chunks():
+        for start in range(0, len(content), 100_000):
+            yield content[start : start + 100_000]
+
+    answer = httpx.put(
+        f"{gunicorn}{root_of(run)}/weights.bin",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {token_for(alice)}"},
+        timeout=60,
+    )
+
+    assert (answer.status_code, answer.json()) == (200, {})
+    assert answer.request.headers["Transfer-Encoding"] == "chunked"
+    assert StagedArtifact.objects.get().sha256 == hashlib.sha256(content).hexdigest()
