@@ -300,16 +300,16 @@ def _reconcile_model_tags(actor, model: RegisteredModel, tags: dict[str, str]) -
             RegisteredModelTag.objects.update_or_create(
                 model=model, key=key, defaults={"value": value}
             )
-            record(
+            record(  # as the MLflow endpoint's set-tag records it
                 actor=actor,
-                verb="model.tag_set",
+                verb="model.edited",
                 object_type="model",
                 object_id=model.pk,
                 object_name=model.name,
                 team=model.team,
                 model_name=model.name,
-                before={key: current[key]} if key in current else None,
-                after={key: value},
+                before={"mlflow_tags": {key: current[key]}} if key in current else None,
+                after={"mlflow_tags": {key: value}},
             )
         changed += 1
     return changed

@@ -3,6 +3,7 @@
 a second run changes nothing."""
 
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -257,3 +258,42 @@ def test_it_needs_a_vetted_user_who_may_register_in_the_team(alice, people, team
         call_command(
             "import_mlflow", "--from", "http://127.0.0.1:1", "--as", "alice", "--team", "growth"
         )
+
+
+PREDICT = """
+import json, sys
+import mlflow.pyfunc
+from sklearn.datasets import load_iris
+
+features, _ = load_iris(return_X_y=True, as_frame=True)
+print(json.dumps([int(p) for p in mlflow.pyfunc.load_model(sys.argv[1]).predict(features)]))
+"""
+
+
+def _predictions(uri: str, **env: str) -> list[int]:
+    """In a new process, as an app would: MLflow's client loads `uri` and predicts on iris."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", PREDICT, uri],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    return json.loads(loaded.stdout.splitlines()[-1])
+
+
+def test_mlflows_client_loads_an_imported_version_from_vetted(
+    filled_source, live_server, alice, token_for
+):
+    _import(filled_source, "--model", "fraud-detector")
+
+    from_vetted = _predictions(
+        "models:/fraud-detector@champion",
+        MLFLOW_TRACKING_URI=f"{live_server.url}/mlflow",
+        MLFLOW_TRACKING_TOKEN=token_for(alice, "read"),
+    )
+
+    assert from_vetted == _predictions(
+        "models:/fraud-detector@champion", MLFLOW_TRACKING_URI=filled_source
+    )
