@@ -20,6 +20,7 @@ from django.core.management import CommandError, call_command
 from audit.models import AuditEvent, Channel
 from registry import services
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, Stage
+from reviews.models import Policy
 from tests.conftest import need
 
 SERVER_VENV = Path(__file__).resolve().parent.parent / ".venv-mlflow-server"
@@ -297,3 +298,21 @@ def test_mlflows_client_loads_an_imported_version_from_vetted(
     assert from_vetted == _predictions(
         "models:/fraud-detector@champion", MLFLOW_TRACKING_URI=filled_source
     )
+
+
+def test_an_alias_a_review_policy_gates_is_reported_not_moved(filled_source, alice, teams):
+    Policy.objects.create(
+        team=teams["fraud"], to_stage="production", required_approvals=1, aliases=["challenger"]
+    )
+
+    with pytest.raises(CommandError, match="1 problem") as refused:
+        _import(filled_source, "--model", "fraud-detector")
+
+    assert "fraud-detector@challenger (version 2)" in str(refused.value)
+    assert "/models/fraud-detector/versions/2/" in str(refused.value)  # where to request it
+    aliases = dict(
+        ModelAlias.objects.filter(model__name="fraud-detector").values_list(
+            "name", "version__number"
+        )
+    )
+    assert aliases == {"champion": 1}  # version 1 came in production: its alias may follow
