@@ -41,6 +41,7 @@ SOURCE_STAGES: dict[str, str] = {
 # Tags Vetted writes itself (a Vetted server as the source): never copied back.
 VETTED_TAG_PREFIX = "vetted."
 PAGE_SIZE = 1000
+READY = "READY"  # a version whose registration failed or is pending has no files to copy
 
 
 @dataclass
@@ -138,6 +139,12 @@ def _import_model(client, source_model, source_url, actor, team, summary, say) -
     imported: dict[str, ModelVersion] = {}
     source_versions = _source_versions(client, name)
     for source_version in source_versions:
+        if source_version.status not in (None, "", READY):
+            summary.problems.append(
+                f"{name} version {source_version.version} is {source_version.status} in MLflow:"
+                " it has no files to copy."
+            )
+            continue
         key = IMPORT_KEY_PREFIX + source_version.version
         version = ModelVersion.objects.filter(model=model, idempotency_key=key).first()
         if version is None:
