@@ -204,7 +204,7 @@ def _import_version(client, model, source_version, source_url, actor, summary) -
             VersionSource.objects.create(
                 version=version,
                 source=(source_version.source or "")[:1000],
-                mlflow_run_id=source_version.run_id or "",
+                mlflow_run_id=(source_version.run_id or "")[:32],
                 run_link=(source_version.run_link or "")[:1000],
                 datasets=_datasets(run),
             )
