@@ -18,7 +18,16 @@ $(VENV)/.installed: pyproject.toml cli/pyproject.toml
 	$(PY) -m pip install --quiet -e ./cli  # after the server: an older server package owned `vetted`
 	touch $@
 
-install: $(VENV)/.installed
+# A real `mlflow server` for tests/test_mlflow_import.py, in its own venv: full MLflow's
+# dependencies (Flask, SQLAlchemy, pandas < 3 …) stay out of the product's.
+MLFLOW_SERVER_VENV ?= .venv-mlflow-server
+
+$(MLFLOW_SERVER_VENV)/.installed: tests/requirements-mlflow-server.txt
+	$(PYTHON) -m venv $(MLFLOW_SERVER_VENV)
+	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet -r tests/requirements-mlflow-server.txt
+	touch $@
+
+install: $(VENV)/.installed $(MLFLOW_SERVER_VENV)/.installed
 
 run: install
 	mkdir -p var
@@ -51,4 +60,4 @@ bench: install
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(MLFLOW_SERVER_VENV) var

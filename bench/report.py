@@ -477,6 +477,39 @@ def machine_load(load: dict) -> str:
     )
 
 
+PROTOCOL_OPERATIONS = [
+    ("log_model", "`mlflow.sklearn.log_model` (logged model + files)"),
+    ("register_model", '`mlflow.register_model("models:/m-…")`'),
+    ("load_model", '`mlflow.pyfunc.load_model("models:/name/N")` + predict'),
+]
+
+
+def mlflow_protocol_table(protocol: dict) -> str:
+    """MLflow's own client against both servers: seconds per call, median of rounds and best."""
+    rows = []
+    for key, label in PROTOCOL_OPERATIONS:
+        row = protocol["summary"][key]
+        cells = [label]
+        for name in ("vetted", "mlflow"):
+            side = row.get(name)
+            cells += [f"{side['median_s']:.3f} s", f"{side['best_s']:.3f} s"] if side else ["–"] * 2
+        ratio = row.get("mlflow_over_vetted")
+        cells.append(
+            f"{ratio['median']:.2f}× ({ratio['low']:.2f}–{ratio['high']:.2f})" if ratio else "–"
+        )
+        rows.append(cells)
+    settings = protocol["settings"]
+    header = [
+        f"{protocol['client']}, {settings['rounds']} rounds × {settings['per_round']} calls",
+        "Vetted median",
+        "Vetted best",
+        "MLflow median",
+        "MLflow best",
+        "MLflow ÷ Vetted time",
+    ]
+    return _markdown(header, rows)
+
+
 def tables(folder: Path) -> str:
     load = _load(folder, "load")
     settings = load.get("settings", {})
@@ -507,6 +540,12 @@ def tables(folder: Path) -> str:
         "#### Vetted's reads against a large catalog",
         latency_table(load, _load(folder, "vetted-catalog")),
     ]
+    protocol = _load(folder, "mlflow-protocol")
+    if protocol:
+        sections += [
+            "#### MLflow's client end to end (median of rounds' medians, best call)",
+            mlflow_protocol_table(protocol),
+        ]
     sandbox = _load(folder, "sandbox")
     if sandbox:
         sections += ["#### The sandbox's cost to a load check", sandbox_table(sandbox)]

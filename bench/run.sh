@@ -2,8 +2,9 @@
 # `make bench`: Vetted (gunicorn, PostgreSQL, Redis) against the MLflow server a team would pick
 # instead, at its best, driven by the same load generator on loopback. Prints the markdown tables
 # of docs/benchmarks.md (bench/report.py). BENCH_ROUNDS, BENCH_SECONDS and BENCH_CHECK_SECONDS
-# (bench/load.py), BENCH_SANDBOX_ROUNDS and BENCH_MONITORING_ROWS / BENCH_MONITORING_ROUNDS
-# (bench/monitoring.py) shorten a run while working on the bench.
+# (bench/load.py), BENCH_SANDBOX_ROUNDS, BENCH_MLFLOW_ROUNDS (bench/mlflow_protocol.py) and
+# BENCH_MONITORING_ROWS / BENCH_MONITORING_ROUNDS (bench/monitoring.py) shorten a run while
+# working on the bench.
 # Every server runs in its own process group and is stopped on exit, however the script ends;
 # the work folder (artifacts, uploads) is deleted, and the results stay in bench/results/.
 set -euo pipefail
@@ -182,6 +183,16 @@ $PY bench/load.py run --vetted "$WEB_URL" --vetted-pid "$WEB_PID" \
     --token "$(field token)" --session "$(field session)" --catalog-model "$(field catalog_model)" \
     "${peer_args[@]}" --big-file "$BIG_FILE" --out "$RESULTS/load.json"
 stop_group "$UNCACHED_PID"
+
+# --- MLflow's client end to end ---------------------------------------------------------------
+step "MLflow's client end to end: log_model, register_model, pyfunc.load_model (bench/mlflow_protocol.py)"
+# Vetted at /mlflow and the MLflow server above, both on this PostgreSQL; a failure is reported
+# and the other benches go on. BENCH_MLFLOW_ROUNDS shortens it.
+protocol_peer=()
+[ ${#peer_args[@]} -gt 0 ] && protocol_peer=(--mlflow "$MLFLOW_URL")
+$PY bench/mlflow_protocol.py --vetted "$WEB_URL/mlflow" --token "$(field token)" \
+    "${protocol_peer[@]}" --out "$RESULTS/mlflow-protocol.json" >"$LOGS/mlflow-protocol.log" 2>&1 ||
+    echo "MLflow client bench failed: $(tail -1 "$LOGS/mlflow-protocol.log")" >&2
 
 # --- Idle memory ----------------------------------------------------------------------------
 step "Idle memory: Vetted web, worker and beat; the MLflow server without and with its job runner"
