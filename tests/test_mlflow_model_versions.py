@@ -644,6 +644,7 @@ def test_moving_into_a_stage_goes_through_the_review_gate(mlflow_as, bob, regist
         archive_existing_versions=False,
     )
     assert "promotion request" in message
+    assert "/models/fraud-detector/versions/1/" in message
     assert ModelVersion.objects.get(model=registered, number=1).stage == Stage.NONE
 
 
@@ -778,6 +779,42 @@ def test_alias_changes_need_the_stage_role_and_a_real_version(
         alias="candidate",
     )
     assert not ModelAlias.objects.exists()
+
+
+def test_a_gated_alias_answers_permission_denied_naming_the_request_page(
+    mlflow_as, alice, bob, registered, api_as, settings
+):
+    settings.SITE_URL = "https://vetted.example.com/"
+    policy = api_as(alice).put(
+        "/api/v1/teams/fraud/policies/",
+        {"to_stage": "production", "required_approvals": 1, "aliases": ["champion"]},
+        format="json",
+    )
+    assert policy.status_code == 200, policy.content
+    client = mlflow_as(bob)
+
+    message = client.error(
+        "POST",
+        "registered-models/alias",
+        403,
+        "PERMISSION_DENIED",
+        name="fraud-detector",
+        alias="champion",
+        version="2",
+    )
+    assert "https://vetted.example.com/models/fraud-detector/versions/2/" in message
+    assert not ModelAlias.objects.filter(name="champion").exists()
+
+    promote(
+        ModelVersion.objects.get(model=registered, number=2),
+        Stage.PRODUCTION,
+        author=alice,
+        approver=bob,
+    )
+    client.ok(
+        "POST", "registered-models/alias", name="fraud-detector", alias="champion", version="2"
+    )
+    assert ModelAlias.objects.get(name="champion").version.number == 2
 
 
 # --- the version page -----------------------------------------------------------------------
