@@ -1,13 +1,12 @@
 """MLflow's model-version, alias and stage endpoints under /mlflow/, as MLflow's client calls them.
 
-Staged runs and logged models are real rows with real files in artifact storage (as the
-tracking and artifact endpoints leave them); versions are made from them by model-versions/create.
+Runs, logged models and their files are logged through the tracking and artifact endpoints, as
+MLflow's client logs them; versions are made from them by model-versions/create.
 """
 
 import hashlib
 import io
 import json
-import uuid
 
 import pytest
 from django.db import connection
@@ -16,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from mlflow_api import artifact_store
-from mlflow_api.models import Experiment, LoggedModel, MetricPoint, Run, VersionSource
+from mlflow_api.models import LoggedModel, Run, VersionSource
 from registry import services
 from registry.models import Artifact, ModelAlias, ModelVersion, Stage
 from tests.promotions import promote
@@ -65,10 +64,21 @@ def model(alice, teams):
     return services.create_model(actor=alice, name="fraud-detector", team=teams["fraud"])
 
 
-def stage_files(owner, folder, files: dict[str, bytes]) -> None:
+ARTIFACTS = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
+
+
+def upload(client: Mlflow, root_uri: str, folder: str, files: dict[str, bytes]) -> None:
+    """PUT each file under an artifact root, as MLflow's client logs artifacts."""
+    root = root_uri.removeprefix("mlflow-artifacts:/")
     for path, content in files.items():
         relpath = f"{folder}/{path}" if folder else path
-        artifact_store.store_artifact(owner, relpath, io.BytesIO(content), len(content), 10**9)
+        answer = client.client.put(
+            f"{ARTIFACTS}/{root}/{relpath}",
+            content,
+            content_type="application/octet-stream",
+            **client.auth,
+        )
+        assert answer.status_code == 200, answer.content
 
 
 def model_files(sklearn_model_dir) -> dict[str, bytes]:
@@ -80,58 +90,83 @@ def model_files(sklearn_model_dir) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def run(alice, teams):
-    """A finished training run as MLflow's client leaves it: params, metrics, git tags, data."""
-    experiment = Experiment.objects.create(team=teams["fraud"], name="fraud-training")
-    found = Run.objects.create(
-        run_id=uuid.uuid4().hex,
-        experiment=experiment,
-        team=teams["fraud"],
-        user=alice,
-        name="bright-owl-42",
-        params={"C": "1.0", "max_iter": "500"},
-        tags={
-            "mlflow.source.git.commit": COMMIT,
-            "mlflow.source.git.branch": "main",
-            "mlflow.source.git.repoURL": "https://git.example/fraud/model.git",
-        },
-        inputs=[
+def tracking(mlflow_as, alice) -> Mlflow:
+    """Alice's MLflow client, logging her training."""
+    return mlflow_as(alice)
+
+
+@pytest.fixture
+def run(tracking):
+    """A training run as MLflow's client logs it: params, metrics, git tags, a dataset."""
+    experiment_id = tracking.ok("POST", "experiments/create", name="fraud-training")[
+        "experiment_id"
+    ]
+    created = tracking.ok(
+        "POST",
+        "runs/create",
+        experiment_id=experiment_id,
+        run_name="bright-owl-42",
+        tags=[
+            {"key": "mlflow.source.git.commit", "value": COMMIT},
+            {"key": "mlflow.source.git.branch", "value": "main"},
+            {"key": "mlflow.source.git.repoURL", "value": "https://git.example/fraud/model.git"},
+        ],
+    )
+    run_id = created["run"]["info"]["run_id"]
+    tracking.ok(
+        "POST",
+        "runs/log-batch",
+        run_id=run_id,
+        params=[{"key": "C", "value": "1.0"}, {"key": "max_iter", "value": "500"}],
+        metrics=[
+            {"key": "auc", "value": 0.91, "timestamp": 1, "step": 0},
+            {"key": "auc", "value": 0.93, "timestamp": 2, "step": 1},
+        ],
+    )
+    tracking.ok(
+        "POST",
+        "runs/log-inputs",
+        run_id=run_id,
+        datasets=[
             {
+                "tags": [{"key": "mlflow.data.context", "value": "training"}],
                 "dataset": {
                     "name": "transactions-2026-11",
                     "digest": "a1b2c3",
                     "source_type": "local",
                     "source": json.dumps({"uri": "s3://data/transactions.parquet"}),
                 },
-                "tags": [{"key": "mlflow.data.context", "value": "training"}],
             }
         ],
     )
-    MetricPoint.objects.create(run=found, key="auc", value=0.91, timestamp=1, step=0)
-    MetricPoint.objects.create(run=found, key="auc", value=0.93, timestamp=2, step=1)
-    return found
+    return Run.objects.get(run_id=run_id)
 
 
 @pytest.fixture
-def logged_model(run, sklearn_model_dir):
+def logged_model(tracking, run, sklearn_model_dir):
     """MLflow 3's log_model: a logged model of the run, its files at its own root."""
-    found = LoggedModel.objects.create(
-        model_id=f"m-{uuid.uuid4().hex}",
-        experiment=run.experiment,
-        team=run.team,
-        user=run.user,
-        source_run=run,
+    created = tracking.ok(
+        "POST",
+        "logged-models",
+        experiment_id=str(run.experiment_id),
         name="model",
-        params={"threshold": "0.4"},
+        source_run_id=run.run_id,
+        params=[{"key": "threshold", "value": "0.4"}],
     )
-    stage_files(found, "", model_files(sklearn_model_dir))
+    found = LoggedModel.objects.get(model_id=created["model"]["info"]["model_id"])
+    upload(
+        tracking,
+        artifact_store.logged_model_artifact_uri(found),
+        "",
+        model_files(sklearn_model_dir),
+    )
     return found
 
 
 @pytest.fixture
-def run_with_model(run, sklearn_model_dir):
+def run_with_model(tracking, run, sklearn_model_dir):
     """MLflow 2's log_model: the model's files in the run's own artifacts, under `model/`."""
-    stage_files(run, "model", model_files(sklearn_model_dir))
+    upload(tracking, artifact_store.run_artifact_uri(run), "model", model_files(sklearn_model_dir))
     return run
 
 
@@ -196,7 +231,12 @@ def test_the_files_are_a_copy_the_staged_run_can_no_longer_change(
         name="fraud-detector",
         source=f"models:/{logged_model.model_id}",
     )
-    stage_files(logged_model, "", {"MLmodel": b"changed afterwards"})
+    upload(
+        mlflow_as(alice),
+        artifact_store.logged_model_artifact_uri(logged_model),
+        "",
+        {"MLmodel": b"changed afterwards"},
+    )
 
     version = ModelVersion.objects.get(model=model, number=1)
     mlmodel = version.artifacts.get(path="MLmodel")
