@@ -151,9 +151,7 @@ def test_register_model_from_a_runs_uri_and_from_a_logged_models_uri(
     assert got.source == info.model_uri and got.run_id == info.run_id
 
 
-def test_aliases_and_tags_round_trip_and_an_unknown_alias_is_invalid(
-    mlflow_as, alice, regression
-):
+def test_aliases_and_tags_round_trip_and_an_unknown_alias_is_invalid(mlflow_as, alice, regression):
     client = mlflow_as(alice).client
     info = mlflow.sklearn.log_model(regression, name="model", registered_model_name=NAME)
     mlflow.register_model(info.model_uri, NAME)
