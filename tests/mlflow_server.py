@@ -28,6 +28,8 @@ MLFLOW_VARIABLES = (
     "MLFLOW_EXPERIMENT_NAME",
     "MLFLOW_RUN_ID",
 )
+# MLflow retries a 5xx answer for about two minutes; a server error should fail a test at once.
+NO_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
 
 
 @dataclass
@@ -39,7 +41,7 @@ class MlflowConnection:
     client: object  # mlflow.MlflowClient
 
     def env(self) -> dict[str, str]:
-        return {"MLFLOW_TRACKING_URI": self.uri, "MLFLOW_TRACKING_TOKEN": self.token}
+        return {"MLFLOW_TRACKING_URI": self.uri, "MLFLOW_TRACKING_TOKEN": self.token} | NO_RETRIES
 
     def run_python(self, code: str, *, timeout: int = 240) -> str:
         """Run `code` in a new Python process configured only by the two variables; its stdout.
@@ -83,6 +85,8 @@ def mlflow_as(live_server, token_for, monkeypatch):
 
     for name in MLFLOW_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    for name, value in NO_RETRIES.items():
+        monkeypatch.setenv(name, value)
     _reset_mlflow_globals()
 
     def connect(user, scopes: str = "read,write", *, basic: bool = False) -> MlflowConnection:
