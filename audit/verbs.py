@@ -10,6 +10,7 @@ LABELS = {
     "model.created": "created the model",
     "model.edited": "edited the model",
     "model.deleted": "deleted the model",
+    "model.renamed": "renamed the model",
     "version.registered": "registered a version",
     "stage.moved": "moved a version to a stage",
     "stage.rollback": "rolled production back",

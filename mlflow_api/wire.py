@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -248,6 +249,28 @@ def page_offset(token: str | None) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise invalid(f"Invalid page token {token[:40]!r}: pass back the one a search gave.")
     return offset
+
+
+# MLflow's limits on registry tags (mlflow/utils/validation.py).
+TAG_KEY_PATTERN = re.compile(r"[/\w.\- :]+")
+MAX_TAG_KEY_LENGTH = 250
+MAX_TAG_VALUE_LENGTH = 100_000
+
+
+def check_tag(key: str, value: str) -> None:
+    """A registry tag MLflow's own server would accept, or INVALID_PARAMETER_VALUE saying why."""
+    if not TAG_KEY_PATTERN.fullmatch(key):
+        raise invalid(
+            f"Invalid value {key!r} for parameter 'key' supplied: names may only contain"
+            " alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:)"
+            " and slashes (/)."
+        )
+    if key.startswith("/") or ".." in key.split("/"):
+        raise invalid(f"Invalid value {key!r} for parameter 'key' supplied: not a unique path.")
+    if len(key) > MAX_TAG_KEY_LENGTH:
+        raise invalid(f"Tag key exceeds the maximum length of {MAX_TAG_KEY_LENGTH} characters.")
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        raise invalid(f"Tag value exceeds the maximum length of {MAX_TAG_VALUE_LENGTH} characters.")
 
 
 def max_results(call: Call, default: int, limit: int) -> int:

@@ -202,6 +202,36 @@ def update_model(
 
 
 @transaction.atomic
+def rename_model(*, actor: User, model: RegisteredModel, new_name: str) -> RegisteredModel:
+    """Give a model another name (MLflow's rename). Its versions, files and history stay; apps
+    asking for the old name get 404 from now on, so the audit log keeps both names."""
+    if not access.can(actor, Action.EDIT, model):
+        raise PermissionDenied("Your role does not allow renaming this model.")
+    model_name_validator(new_name)
+    if new_name == model.name:
+        return model
+    if RegisteredModel.objects.filter(name=new_name).exists():
+        raise ModelNameTaken(new_name)
+    old_name = model.name
+    try:
+        with transaction.atomic():
+            # The revision too: cached answers are keyed by the model's id and revision.
+            RegisteredModel.objects.filter(pk=model.pk).update(
+                name=new_name,
+                updated_by=actor,
+                updated_at=timezone.now(),
+                revision=F("revision") + 1,
+            )
+    except IntegrityError:
+        raise ModelNameTaken(new_name) from None
+    model.refresh_from_db()
+    _record_model(
+        actor, "model.renamed", model, before={"name": old_name}, after={"name": new_name}
+    )
+    return model
+
+
+@transaction.atomic
 def delete_model(*, actor: User, model: RegisteredModel) -> None:
     """Delete a model with its versions, aliases and load checks, recorded in the audit log.
 
