@@ -178,3 +178,50 @@ class VersionSource(models.Model):
 
     def __str__(self) -> str:
         return self.source
+
+
+class StagedArtifact(models.Model):
+    """A file an MLflow client uploaded into a run's or a logged model's artifacts.
+
+    Each upload is stored under a name of its own and this row then points at it, so a file is
+    replaced in one step: parallel uploads of the same path never leave a torn file, and the
+    last one to finish wins. A version copies these files when it is registered (freeze.py).
+    """
+
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, null=True, blank=True, related_name="staged_artifacts"
+    )
+    logged_model = models.ForeignKey(
+        LoggedModel,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="staged_artifacts",
+    )
+    path = models.CharField(max_length=500)  # relative to the owner's artifact root
+    storage_name = models.CharField(max_length=700)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(run__isnull=False, logged_model__isnull=True)
+                | models.Q(run__isnull=True, logged_model__isnull=False),
+                name="mlflow_staged_artifact_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["run", "path"],
+                condition=models.Q(run__isnull=False),
+                name="mlflow_staged_artifact_unique_run_path",
+            ),
+            models.UniqueConstraint(
+                fields=["logged_model", "path"],
+                condition=models.Q(logged_model__isnull=False),
+                name="mlflow_staged_artifact_unique_model_path",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path

@@ -555,6 +555,83 @@ def _enqueue_load_check(check_id: int) -> None:
     run_load_check.delay(check_id)
 
 
+@transaction.atomic
+def update_version_description(
+    *, actor: User, version: ModelVersion, description: str
+) -> ModelVersion:
+    """The one thing about a version that may change after registration: its description."""
+    if not access.can(actor, Action.EDIT, version.model):
+        raise PermissionDenied("Your role does not allow editing this model's versions.")
+    before = version.description
+    if description == before:
+        return version
+    version.description = description
+    version.save(update_fields=["description"])
+    _mark_changed(Q(pk=version.model_id))
+    _record_version(
+        actor,
+        "version.edited",
+        version,
+        before={"description": before},
+        after={"description": description},
+    )
+    return version
+
+
+def _may_delete_version(actor: User, model: RegisteredModel) -> bool:
+    """The team's owner or an administrator, within what the caller's token reaches."""
+    if not access.can(actor, Action.VIEW, model):
+        return False
+    if actor.has_perm("registry.delete_modelversion"):
+        return True
+    membership = access.team_memberships(actor).get(model.team_id)
+    return membership is not None and membership.is_owner
+
+
+@transaction.atomic
+def delete_version(*, actor: User, version: ModelVersion) -> None:
+    """Delete a version with its files, aliases and load checks, recorded in the audit log.
+
+    A version in staging or production is refused: what serves (or is about to) must first be
+    moved out through the stage gates. Its number is not given out again. Files leave storage
+    once the deletion has committed.
+    """
+    model = version.model
+    if not _may_delete_version(actor, model):
+        raise PermissionDenied("Only the team's owner or an administrator may delete a version.")
+    if version.stage in (Stage.STAGING, Stage.PRODUCTION):
+        raise ValidationError(
+            f"Version {version.number} of {model.name} is in {version.stage}: move it out of"
+            f" {version.stage} (archive it or promote another version) before deleting it."
+        )
+    artifacts = Artifact.objects.filter(version=version)
+    files = list(artifacts.values_list("storage_name", flat=True))
+    folders = [version_folder(version.uuid)]
+    aliases = sorted(version.aliases.values_list("name", flat=True))
+    _record_version(
+        actor,
+        "version.deleted",
+        version,
+        before={
+            "stage": version.stage,
+            "aliases": aliases,
+            "files": len(files),
+            "bytes": sum(artifacts.values_list("size", flat=True)),
+            "git_commit": version.git_commit,
+        },
+    )
+    # Lock the model's row first, as set_stage() does: a move of this version cannot interleave.
+    _mark_changed(Q(pk=model.pk), updated_at=timezone.now(), updated_by=actor)
+    deleted, _ = ModelVersion.objects.filter(
+        pk=version.pk, stage__in=[Stage.NONE, Stage.ARCHIVED]
+    ).delete()
+    if not deleted:
+        raise stages.StageConflict(
+            f"Version {version.number} moved to another stage meanwhile; reload and try again."
+        )
+    transaction.on_commit(lambda: _delete_stored_files(files, folders))
+
+
 # --- Stages and aliases ---------------------------------------------------------------------
 
 
