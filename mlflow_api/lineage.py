@@ -19,13 +19,19 @@ DATASET_CONTEXT_TAG = "mlflow.data.context"
 _HEX_COMMIT = re.compile(r"[0-9a-fA-F]{1,64}")
 
 
-def latest_metrics(run: Run) -> list[MetricPoint]:
-    """Each metric's latest point as MLflow picks it: highest step, then timestamp, then value."""
-    return list(
-        MetricPoint.objects.filter(run=run)
-        .order_by("key", "-step", "-timestamp", "-value")
-        .distinct("key")
+def latest_metrics(run_ids: list[str]) -> dict[str, list[MetricPoint]]:
+    """Each run's latest point per metric, as MLflow picks it: highest step, then timestamp,
+    then value. One query for any number of runs.
+    """
+    latest: dict[str, list[MetricPoint]] = {run_id: [] for run_id in run_ids}
+    points = (
+        MetricPoint.objects.filter(run_id__in=run_ids)
+        .order_by("run_id", "key", "-step", "-timestamp", "-value")
+        .distinct("run_id", "key")
     )
+    for point in points:
+        latest[point.run_id].append(point)
+    return latest
 
 
 def run_lineage(run: Run) -> Lineage:
@@ -44,7 +50,9 @@ def run_lineage(run: Run) -> Lineage:
         training_data_uri=_training_data_uri(run),
         params=dict(run.params),
         metrics={
-            point.key: point.value for point in latest_metrics(run) if math.isfinite(point.value)
+            point.key: point.value
+            for point in latest_metrics([run.run_id])[run.run_id]
+            if math.isfinite(point.value)
         },
     )
 
