@@ -268,6 +268,7 @@ def seed_demo_policy_checks(log: Callable[[str], None] = lambda line: None) -> l
         author_may_approve=policy.author_may_approve,
         auto_merge=policy.auto_merge,
         checks=[*policy.checks, *missing],
+        aliases=policy.aliases,
     )
     log(f"{MODEL}: production policy checks {len(missing)} evaluation result(s) too")
     return missing

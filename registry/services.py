@@ -727,6 +727,7 @@ def set_alias(*, actor: User, version: ModelVersion, alias: str, reason: str = "
     alias_name_validator(alias)
     if alias.lower() in Stage.values or alias.isdigit():
         raise ValidationError(f"{alias!r} is reserved; pick another alias name.")
+    stages.check_alias_gates(actor=actor, version=version, alias=alias, reason=reason)
     previous = (
         ModelAlias.objects.filter(model_id=version.model_id, name=alias)
         .values_list("version__number", flat=True)

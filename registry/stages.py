@@ -7,6 +7,9 @@
   merged promotion request, "seed" by demo or benchmark seeding, never reachable over HTTP) and
   the reason given. Higher apps (reviews) register theirs in `AppConfig.ready()`; the registry
   never imports them. With no gate registered, every move the table allows goes through.
+- Alias gates: before an alias is pointed at a version, every registered alias gate is asked
+  whether it may (an alias an app loads can stand for a stage, e.g. `@champion` for
+  production). `services.set_alias()` asks them, so the API, the pages and MLflow agree.
 - `stage_moved`, `alias_changed` and `load_check_finished` are sent once the change is
   committed, for apps that notify or start evaluations.
 """
@@ -50,6 +53,9 @@ ALLOW = GateAnswer(True)
 # gate(actor=..., version=..., to_stage=..., via=..., reason=...) -> GateAnswer
 Gate = Callable[..., GateAnswer]
 _gates: dict[str, Gate] = {}
+# alias_gate(actor=..., version=..., alias=..., reason=...) -> GateAnswer (after_move unused)
+AliasGate = Callable[..., GateAnswer]
+_alias_gates: dict[str, AliasGate] = {}
 
 
 class StageGateDenied(PermissionDenied):
@@ -84,6 +90,26 @@ def check_gates(
     if refusals:
         raise StageGateDenied("This move is blocked. " + " ".join(refusals))
     return then
+
+
+def register_alias_gate(name: str, gate: AliasGate) -> None:
+    _alias_gates[name] = gate
+
+
+def unregister_alias_gate(name: str) -> None:
+    _alias_gates.pop(name, None)
+
+
+def check_alias_gates(*, actor, version, alias: str, reason: str = "") -> None:
+    """Raise StageGateDenied with every gate's reason if any gate refuses pointing `alias` at
+    `version`."""
+    refusals = []
+    for name, gate in list(_alias_gates.items()):
+        answer = gate(actor=actor, version=version, alias=alias, reason=reason)
+        if not answer.allowed:
+            refusals.append(f"{name}: {answer.reason or 'not allowed now'}")
+    if refusals:
+        raise StageGateDenied(f"Moving @{alias} is blocked. " + " ".join(refusals))
 
 
 def check_transition(from_stage: str, to_stage: str) -> None:

@@ -15,6 +15,7 @@ class ReviewsConfig(AppConfig):
         assert checks.kinds()  # the metric checks are registered on import
         register_anchor(selectors.ANCHOR_KIND, resolve=selectors.request_anchor)
         stages.register_gate(gate.NAME, gate.promotion_gate)
+        stages.register_alias_gate(gate.NAME, gate.alias_gate)
         stages.stage_moved.connect(receivers.stage_moved, dispatch_uid="reviews.stale_approvals")
         register_panel(
             "version",

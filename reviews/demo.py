@@ -3,7 +3,8 @@
 Everything goes through the services a person's clicks call (requests, reviews, merges,
 policies, threads, watches), so the audit log and the notifications are real. Fraud's stage
 history is made of merged promotion requests; then, once, the workflow in progress: a policy
-for production, an open request for fraud-detector v4 waiting for bob, threads, carol watching.
+for production (its @champion moves only to versions that went through it), an open request
+for fraud-detector v4 waiting for bob, threads, carol watching.
 """
 
 from collections.abc import Callable
@@ -97,6 +98,7 @@ def seed_review_workflow(*, users: dict[str, User], log: Callable[[str], None]) 
         required_approvals=1,
         required_roles=[Role.DEVOPS],
         checks=[{"kind": "metric_threshold", "metric": "accuracy", "op": ">=", "value": 0.9}],
+        aliases=["champion"],
     )
     notifications.set_watching(actor=carol, model=model, watching=True)
     thread = discussions.start_thread(

@@ -33,6 +33,18 @@ class CloseForm(forms.Form):
     reason = forms.CharField(max_length=1000, help_text="e.g. superseded by version 5")
 
 
+class AliasListField(forms.Field):
+    """Alias names typed as one line, separated by commas or spaces; shown the same way."""
+
+    widget = forms.TextInput
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value) -> list[str]:
+        return str(value or "").replace(",", " ").split()
+
+
 class PolicyForm(forms.Form):
     required_approvals = forms.IntegerField(min_value=0, max_value=20, initial=1)
     required_roles = forms.MultipleChoiceField(
@@ -52,4 +64,10 @@ class PolicyForm(forms.Form):
         help_text='A JSON list, e.g. [{"kind": "metric_threshold", "metric": "accuracy",'
         ' "op": ">=", "value": 0.9}, {"kind": "not_worse_than_production", "metric":'
         ' "accuracy", "tolerance": 0.01, "higher_is_better": true}]',
+    )
+    aliases = AliasListField(
+        label="Aliases that stand for this stage",
+        required=False,
+        help_text="e.g. champion: it then moves only to a version in this stage or with a merged"
+        " request to it (from the pages, the API and MLflow clients alike).",
     )

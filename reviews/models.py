@@ -21,7 +21,8 @@ class Policy(models.Model):
     """What a team asks before a version reaches a stage; one per model overrides the team's.
 
     No row: the built-in default (reviews.policies.DEFAULTS). `checks` is a list of named
-    automatic checks, each {"kind": ..., ...} as its kind (reviews.checks) cleans it.
+    automatic checks, each {"kind": ..., ...} as its kind (reviews.checks) cleans it. `aliases`
+    stand for the stage: one moves only to a version in it or with a merged request to it.
     """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="review_policies")
@@ -38,6 +39,7 @@ class Policy(models.Model):
     author_may_approve = models.BooleanField(default=False)
     auto_merge = models.BooleanField(default=False)
     checks = models.JSONField(default=list, blank=True)
+    aliases = models.JSONField(default=list, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -18,6 +18,7 @@ class EffectivePolicy:
     author_may_approve: bool = False
     auto_merge: bool = False
     checks: tuple = field(default_factory=tuple)
+    aliases: tuple[str, ...] = ()
     source: str = SOURCE_DEFAULT
 
     def eligible_roles(self) -> set[str]:
@@ -33,7 +34,19 @@ class EffectivePolicy:
             "author_may_approve": self.author_may_approve,
             "auto_merge": self.auto_merge,
             "checks": list(self.checks),
+            "aliases": list(self.aliases),
         }
+
+    def request_rules(self) -> dict:
+        """What a request must meet under this policy (its aliases play no part in that)."""
+        rules = self.as_dict()
+        del rules["aliases"]
+        return rules
+
+    def stands_for_stage(self, alias: str) -> bool:
+        """Whether `alias` is one of this stage's; alias names compare without case, so
+        `@Champion` does not slip past a gate on `@champion`."""
+        return alias.lower() in {name.lower() for name in self.aliases}
 
 
 # Until a team's owners change them: production needs a DevOps approval, staging any
@@ -52,6 +65,7 @@ def from_row(row: Policy, source: str) -> EffectivePolicy:
         author_may_approve=row.author_may_approve,
         auto_merge=row.auto_merge,
         checks=tuple(row.checks),
+        aliases=tuple(row.aliases),
         source=source,
     )
 
@@ -74,6 +88,19 @@ def policy_for(*, team_id: int, model_id: int, to_stage: str) -> EffectivePolicy
         model_id__in=[model_id]
     ) | Policy.objects.filter(team_id=team_id, to_stage=to_stage, model__isnull=True)
     return choose(list(rows), model_id=model_id, to_stage=to_stage)
+
+
+def stages_of_alias(*, team_id: int, model_id: int, alias: str) -> list[str]:
+    """The stages whose policy for this model says `alias` stands for them (usually none)."""
+    rows = list(
+        Policy.objects.filter(team_id=team_id, model__isnull=True)
+        | Policy.objects.filter(team_id=team_id, model_id=model_id)
+    )
+    return [
+        stage
+        for stage in TargetStage.values
+        if choose(rows, model_id=model_id, to_stage=stage).stands_for_stage(alias)
+    ]
 
 
 def role_label(role: str) -> str:

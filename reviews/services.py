@@ -21,7 +21,7 @@ from notifications.services import notify
 from registry import access, stages
 from registry import services as registry_services
 from registry.access import Action
-from registry.models import ModelVersion, RegisteredModel, Stage
+from registry.models import ModelVersion, RegisteredModel, Stage, alias_name_validator
 from vetted.api import json_input
 from vetted.api.errors import Conflict
 
@@ -533,6 +533,30 @@ def _clean_policy(required_approvals, required_roles, checks_specs) -> tuple[int
     return required_approvals, roles, checks.clean_checks(checks_specs)
 
 
+MAX_POLICY_ALIASES = 20
+
+
+def _clean_aliases(aliases) -> list[str]:
+    """Valid alias names, each once (without regard to case), in the order given."""
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise ValidationError("aliases is a list of alias names.")
+    if len(aliases) > MAX_POLICY_ALIASES:
+        raise ValidationError(f"A policy names at most {MAX_POLICY_ALIASES} aliases.")
+    cleaned: dict[str, str] = {}
+    for alias in aliases:
+        try:
+            alias_name_validator(alias)
+        except ValidationError:
+            raise ValidationError(
+                f"aliases: {alias[:60]!r} is not an alias name (1-50 letters, digits, dashes or"
+                " underscores, starting with a letter)."
+            ) from None
+        if alias.lower() in Stage.values:
+            raise ValidationError(f"aliases: {alias!r} is a stage's name, never an alias.")
+        cleaned.setdefault(alias.lower(), alias)
+    return list(cleaned.values())
+
+
 @transaction.atomic
 def set_policy(
     *,
@@ -545,9 +569,12 @@ def set_policy(
     author_may_approve: bool = False,
     auto_merge: bool = False,
     checks: list | None = None,
+    aliases: list[str] | None = None,
 ) -> Policy:
     """Create or replace the team's policy for a stage (or one model's). Approvals given on open
-    requests whose policy this changes are dismissed: they approved under other rules."""
+    requests whose policy this changes are dismissed: they approved under other rules. Its
+    `aliases` stand for the stage (reviews.gate.alias_gate); aliases already set stay where
+    they point."""
     if not is_team_owner(actor, team.pk):
         raise PermissionDenied(f"Only owners of team {team.name} change its review policies.")
     if to_stage not in TargetStage.values:
@@ -557,6 +584,7 @@ def set_policy(
     approvals, roles, cleaned = _clean_policy(
         required_approvals, required_roles or [], checks or []
     )
+    stage_aliases = _clean_aliases(aliases if aliases is not None else [])
     affected = list(
         PromotionRequest.objects.filter(
             model__team=team, to_stage=to_stage, state=RequestState.OPEN
@@ -564,7 +592,7 @@ def set_policy(
     )
     if model is not None:
         affected = [r for r in affected if r.model_id == model.pk]
-    before = {r.pk: selectors.policy_of(r).as_dict() for r in affected}
+    before = {r.pk: selectors.policy_of(r).request_rules() for r in affected}
     existing = Policy.objects.filter(team=team, to_stage=to_stage, model=model).first()
     was = policies.from_row(existing, "").as_dict() if existing else None
     policy, _ = Policy.objects.update_or_create(
@@ -577,6 +605,7 @@ def set_policy(
             "author_may_approve": bool(author_may_approve),
             "auto_merge": bool(auto_merge),
             "checks": cleaned,
+            "aliases": stage_aliases,
             "updated_by": actor,
         },
     )
@@ -594,6 +623,6 @@ def set_policy(
     )
     for request in affected:
         request._policy = None  # type: ignore[attr-defined]
-        if selectors.policy_of(request).as_dict() != before[request.pk]:
+        if selectors.policy_of(request).request_rules() != before[request.pk]:
             _dismiss_stale(request, reason="the policy changed", actor=actor, everything=True)
     return policy

@@ -157,6 +157,14 @@ class PolicySerializer(TypedSerializer):
     author_may_approve = serializers.BooleanField(required=False, default=False)
     auto_merge = serializers.BooleanField(required=False, default=False)
     checks = serializers.ListField(child=CheckSpecField(), required=False, default=list)
+    aliases = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="Aliases that stand for this stage: each moves only to a version in it or"
+        " with a merged promotion request to it",
+    )
     scope = serializers.ChoiceField(
         choices=["default", "team", "model"],
         read_only=True,
