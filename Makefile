@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# An MLflow 2.x client apart from the 3.x one the project uses: tests/test_mlflow2_client.py.
+MLFLOW2_VENV ?= .venv-mlflow2
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
@@ -18,7 +20,12 @@ $(VENV)/.installed: pyproject.toml cli/pyproject.toml
 	$(PY) -m pip install --quiet -e ./cli  # after the server: an older server package owned `vetted`
 	touch $@
 
-install: $(VENV)/.installed
+$(MLFLOW2_VENV)/.installed: tests/requirements-mlflow2.txt
+	$(PYTHON) -m venv $(MLFLOW2_VENV)
+	$(MLFLOW2_VENV)/bin/python -m pip install --quiet -r tests/requirements-mlflow2.txt
+	touch $@
+
+install: $(VENV)/.installed $(MLFLOW2_VENV)/.installed
 
 run: install
 	mkdir -p var
@@ -51,4 +58,4 @@ bench: install
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(MLFLOW2_VENV) var
