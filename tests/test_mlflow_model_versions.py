@@ -18,6 +18,7 @@ from mlflow_api import artifact_store
 from mlflow_api.models import LoggedModel, Run, VersionSource
 from registry import services
 from registry.models import Artifact, ModelAlias, ModelVersion, Stage
+from tests.page_factories import assert_strict_page, count_queries
 from tests.promotions import promote
 
 API = "/mlflow/api/2.0/mlflow"
@@ -874,6 +875,23 @@ def test_the_version_page_shows_where_an_mlflow_version_came_from(
     assert "bright-owl-42" in html
     assert "fraud-training" in html
     assert "transactions-2026-11" in html
+    assert_strict_page(page)
+
+
+def test_a_version_from_mlflow_costs_its_page_no_more_queries_than_a_pushed_one(
+    client, alice, registered
+):
+    pushed = services.register_version(
+        actor=alice,
+        model=registered,
+        lineage=services.Lineage(),
+        upload=services.Upload(files=[("model.pkl", io.BytesIO(b"weights"))]),
+    )[0]
+    client.force_login(alice)
+    count_queries(client, "/models/fraud-detector/versions/1/")  # the session's first page
+
+    from_mlflow = count_queries(client, "/models/fraud-detector/versions/1/")
+    assert count_queries(client, f"/models/fraud-detector/versions/{pushed.number}/") == from_mlflow
 
 
 def test_a_version_pushed_to_vetted_has_no_mlflow_panel(client, alice, model):
