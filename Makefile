@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# An MLflow 2.x client apart from the 3.x one the project uses: tests/test_mlflow2_client.py.
+MLFLOW2_VENV ?= .venv-mlflow2
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
@@ -9,7 +11,7 @@ export DEBUG ?= true
 export ALLOWED_HOSTS ?= localhost,127.0.0.1,[::1]
 export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run test lint bench clean
+.PHONY: install test-clients run test lint bench clean
 
 $(VENV)/.installed: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +20,10 @@ $(VENV)/.installed: pyproject.toml cli/pyproject.toml
 	$(PY) -m pip install --quiet -e ./cli  # after the server: an older server package owned `vetted`
 	touch $@
 
-# A real `mlflow server` for tests/test_mlflow_import.py, in its own venv: full MLflow's
-# dependencies (Flask, SQLAlchemy, pandas < 3 …) stay out of the product's.
+# Two MLflow installations apart from the product's (whose mlflow-skinny is the 3.x client the
+# tests pin), each in its own venv, made by `make test` only: a real `mlflow server`
+# (tests/test_mlflow_import.py; full MLflow's Flask, SQLAlchemy, pandas < 3 stay out of the
+# product's venv) and an MLflow 2.x client (tests/test_mlflow2_client.py).
 MLFLOW_SERVER_VENV ?= .venv-mlflow-server
 
 $(MLFLOW_SERVER_VENV)/.installed: tests/requirements-mlflow-server.txt
@@ -27,7 +31,14 @@ $(MLFLOW_SERVER_VENV)/.installed: tests/requirements-mlflow-server.txt
 	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet -r tests/requirements-mlflow-server.txt
 	touch $@
 
-install: $(VENV)/.installed $(MLFLOW_SERVER_VENV)/.installed
+$(MLFLOW2_VENV)/.installed: tests/requirements-mlflow2.txt
+	$(PYTHON) -m venv $(MLFLOW2_VENV)
+	$(MLFLOW2_VENV)/bin/python -m pip install --quiet -r tests/requirements-mlflow2.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+test-clients: $(MLFLOW_SERVER_VENV)/.installed $(MLFLOW2_VENV)/.installed
 
 run: install
 	mkdir -p var
@@ -47,7 +58,7 @@ run: install
 	$(VENV)/bin/gunicorn vetted.wsgi --config python:vetted.gunicorn_conf --bind $(HOST):$(PORT) \
 		--access-logfile -
 
-test: install
+test: install test-clients
 	DEBUG=true $(PY) -m pytest
 
 lint: install
@@ -60,4 +71,4 @@ bench: install
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) $(MLFLOW_SERVER_VENV) var
+	rm -rf $(VENV) $(MLFLOW_SERVER_VENV) $(MLFLOW2_VENV) var

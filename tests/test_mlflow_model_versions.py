@@ -1,14 +1,15 @@
 """MLflow's model-version, alias and stage endpoints under /mlflow/, as MLflow's client calls them.
 
-Staged runs and logged models are real rows with real files in artifact storage (as the
-tracking and artifact endpoints leave them); versions are made from them by model-versions/create.
+Runs, logged models and their files are logged through the tracking and artifact endpoints, as
+MLflow's client logs them; versions are made from them by model-versions/create.
 """
 
 import hashlib
 import io
 import json
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from django.db import connection
 from django.test import Client
@@ -16,9 +17,10 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from mlflow_api import artifact_store
-from mlflow_api.models import Experiment, LoggedModel, MetricPoint, Run, VersionSource
+from mlflow_api.models import LoggedModel, Run, VersionSource
 from registry import services
 from registry.models import Artifact, ModelAlias, ModelVersion, Stage
+from tests.page_factories import assert_strict_page, count_queries
 from tests.promotions import promote
 
 API = "/mlflow/api/2.0/mlflow"
@@ -65,10 +67,21 @@ def model(alice, teams):
     return services.create_model(actor=alice, name="fraud-detector", team=teams["fraud"])
 
 
-def stage_files(owner, folder, files: dict[str, bytes]) -> None:
+ARTIFACTS = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
+
+
+def upload(client: Mlflow, root_uri: str, folder: str, files: dict[str, bytes]) -> None:
+    """PUT each file under an artifact root, as MLflow's client logs artifacts."""
+    root = root_uri.removeprefix("mlflow-artifacts:/")
     for path, content in files.items():
         relpath = f"{folder}/{path}" if folder else path
-        artifact_store.store_artifact(owner, relpath, io.BytesIO(content), len(content), 10**9)
+        answer = client.client.put(
+            f"{ARTIFACTS}/{root}/{relpath}",
+            content,
+            content_type="application/octet-stream",
+            **client.auth,
+        )
+        assert answer.status_code == 200, answer.content
 
 
 def model_files(sklearn_model_dir) -> dict[str, bytes]:
@@ -80,58 +93,83 @@ def model_files(sklearn_model_dir) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def run(alice, teams):
-    """A finished training run as MLflow's client leaves it: params, metrics, git tags, data."""
-    experiment = Experiment.objects.create(team=teams["fraud"], name="fraud-training")
-    found = Run.objects.create(
-        run_id=uuid.uuid4().hex,
-        experiment=experiment,
-        team=teams["fraud"],
-        user=alice,
-        name="bright-owl-42",
-        params={"C": "1.0", "max_iter": "500"},
-        tags={
-            "mlflow.source.git.commit": COMMIT,
-            "mlflow.source.git.branch": "main",
-            "mlflow.source.git.repoURL": "https://git.example/fraud/model.git",
-        },
-        inputs=[
+def tracking(mlflow_as, alice) -> Mlflow:
+    """Alice's MLflow client, logging her training."""
+    return mlflow_as(alice)
+
+
+@pytest.fixture
+def run(tracking):
+    """A training run as MLflow's client logs it: params, metrics, git tags, a dataset."""
+    experiment_id = tracking.ok("POST", "experiments/create", name="fraud-training")[
+        "experiment_id"
+    ]
+    created = tracking.ok(
+        "POST",
+        "runs/create",
+        experiment_id=experiment_id,
+        run_name="bright-owl-42",
+        tags=[
+            {"key": "mlflow.source.git.commit", "value": COMMIT},
+            {"key": "mlflow.source.git.branch", "value": "main"},
+            {"key": "mlflow.source.git.repoURL", "value": "https://git.example/fraud/model.git"},
+        ],
+    )
+    run_id = created["run"]["info"]["run_id"]
+    tracking.ok(
+        "POST",
+        "runs/log-batch",
+        run_id=run_id,
+        params=[{"key": "C", "value": "1.0"}, {"key": "max_iter", "value": "500"}],
+        metrics=[
+            {"key": "auc", "value": 0.91, "timestamp": 1, "step": 0},
+            {"key": "auc", "value": 0.93, "timestamp": 2, "step": 1},
+        ],
+    )
+    tracking.ok(
+        "POST",
+        "runs/log-inputs",
+        run_id=run_id,
+        datasets=[
             {
+                "tags": [{"key": "mlflow.data.context", "value": "training"}],
                 "dataset": {
                     "name": "transactions-2026-11",
                     "digest": "a1b2c3",
                     "source_type": "local",
                     "source": json.dumps({"uri": "s3://data/transactions.parquet"}),
                 },
-                "tags": [{"key": "mlflow.data.context", "value": "training"}],
             }
         ],
     )
-    MetricPoint.objects.create(run=found, key="auc", value=0.91, timestamp=1, step=0)
-    MetricPoint.objects.create(run=found, key="auc", value=0.93, timestamp=2, step=1)
-    return found
+    return Run.objects.get(run_id=run_id)
 
 
 @pytest.fixture
-def logged_model(run, sklearn_model_dir):
+def logged_model(tracking, run, sklearn_model_dir):
     """MLflow 3's log_model: a logged model of the run, its files at its own root."""
-    found = LoggedModel.objects.create(
-        model_id=f"m-{uuid.uuid4().hex}",
-        experiment=run.experiment,
-        team=run.team,
-        user=run.user,
-        source_run=run,
+    created = tracking.ok(
+        "POST",
+        "logged-models",
+        experiment_id=str(run.experiment_id),
         name="model",
-        params={"threshold": "0.4"},
+        source_run_id=run.run_id,
+        params=[{"key": "threshold", "value": "0.4"}],
     )
-    stage_files(found, "", model_files(sklearn_model_dir))
+    found = LoggedModel.objects.get(model_id=created["model"]["info"]["model_id"])
+    upload(
+        tracking,
+        artifact_store.logged_model_artifact_uri(found),
+        "",
+        model_files(sklearn_model_dir),
+    )
     return found
 
 
 @pytest.fixture
-def run_with_model(run, sklearn_model_dir):
+def run_with_model(tracking, run, sklearn_model_dir):
     """MLflow 2's log_model: the model's files in the run's own artifacts, under `model/`."""
-    stage_files(run, "model", model_files(sklearn_model_dir))
+    upload(tracking, artifact_store.run_artifact_uri(run), "model", model_files(sklearn_model_dir))
     return run
 
 
@@ -196,7 +234,12 @@ def test_the_files_are_a_copy_the_staged_run_can_no_longer_change(
         name="fraud-detector",
         source=f"models:/{logged_model.model_id}",
     )
-    stage_files(logged_model, "", {"MLmodel": b"changed afterwards"})
+    upload(
+        mlflow_as(alice),
+        artifact_store.logged_model_artifact_uri(logged_model),
+        "",
+        {"MLmodel": b"changed afterwards"},
+    )
 
     version = ModelVersion.objects.get(model=model, number=1)
     mlmodel = version.artifacts.get(path="MLmodel")
@@ -395,6 +438,29 @@ def test_create_needs_a_model_the_caller_sees_and_the_write_scope(
     assert versions_of(model) == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_parallel_creates_number_the_versions_1_to_n(
+    needs_postgres, live_server, alice, token_for, model, logged_model
+):
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+    body = {"name": "fraud-detector", "source": f"models:/{logged_model.model_id}"}
+
+    def create(_) -> str:
+        answer = httpx.post(
+            f"{live_server.url}{API}/model-versions/create", json=body, headers=headers, timeout=120
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["model_version"]["version"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        numbers = sorted(pool.map(create, range(4)), key=int)
+
+    assert numbers == ["1", "2", "3", "4"]
+    assert versions_of(model) == [1, 2, 3, 4]
+    listed = json.loads(LoggedModel.objects.get(pk=logged_model.pk).tags["mlflow.modelVersions"])
+    assert sorted(entry["version"] for entry in listed) == numbers
+
+
 # --- read, search, edit, delete -------------------------------------------------------------
 
 
@@ -467,6 +533,21 @@ def test_search_filters_orders_and_pages_with_opaque_tokens(mlflow_as, alice, pe
         order_by="version_number ASC",
     )
     assert [v["version"] for v in ordered["model_versions"]] == ["1", "2", "3"]
+    client.ok(
+        "POST",
+        "model-versions/set-tag",
+        name="fraud-detector",
+        version="2",
+        key="team.ok",
+        value="yes",
+    )
+    run_id = ModelVersion.objects.get(model=registered, number=1).mlflow_source.mlflow_run_id
+    by_run_and_tag = client.ok(
+        "GET",
+        "model-versions/search",
+        filter=f"run_id = '{run_id}' AND tag.`team.ok` = 'yes'",
+    )
+    assert [v["version"] for v in by_run_and_tag["model_versions"]] == ["2"]
     assert mlflow_as(people["mallory"]).ok("GET", "model-versions/search") == {"model_versions": []}
     client.error(
         "GET", "model-versions/search", 400, "INVALID_PARAMETER_VALUE", order_by="size DESC"
@@ -644,6 +725,7 @@ def test_moving_into_a_stage_goes_through_the_review_gate(mlflow_as, bob, regist
         archive_existing_versions=False,
     )
     assert "promotion request" in message
+    assert "/models/fraud-detector/versions/1/" in message
     assert ModelVersion.objects.get(model=registered, number=1).stage == Stage.NONE
 
 
@@ -780,6 +862,42 @@ def test_alias_changes_need_the_stage_role_and_a_real_version(
     assert not ModelAlias.objects.exists()
 
 
+def test_a_gated_alias_answers_permission_denied_naming_the_request_page(
+    mlflow_as, alice, bob, registered, api_as, settings
+):
+    settings.SITE_URL = "https://vetted.example.com/"
+    policy = api_as(alice).put(
+        "/api/v1/teams/fraud/policies/",
+        {"to_stage": "production", "required_approvals": 1, "aliases": ["champion"]},
+        format="json",
+    )
+    assert policy.status_code == 200, policy.content
+    client = mlflow_as(bob)
+
+    message = client.error(
+        "POST",
+        "registered-models/alias",
+        403,
+        "PERMISSION_DENIED",
+        name="fraud-detector",
+        alias="champion",
+        version="2",
+    )
+    assert "https://vetted.example.com/models/fraud-detector/versions/2/" in message
+    assert not ModelAlias.objects.filter(name="champion").exists()
+
+    promote(
+        ModelVersion.objects.get(model=registered, number=2),
+        Stage.PRODUCTION,
+        author=alice,
+        approver=bob,
+    )
+    client.ok(
+        "POST", "registered-models/alias", name="fraud-detector", alias="champion", version="2"
+    )
+    assert ModelAlias.objects.get(name="champion").version.number == 2
+
+
 # --- the version page -----------------------------------------------------------------------
 
 
@@ -797,6 +915,23 @@ def test_the_version_page_shows_where_an_mlflow_version_came_from(
     assert "bright-owl-42" in html
     assert "fraud-training" in html
     assert "transactions-2026-11" in html
+    assert_strict_page(page)
+
+
+def test_a_version_from_mlflow_costs_its_page_no_more_queries_than_a_pushed_one(
+    client, alice, registered
+):
+    pushed = services.register_version(
+        actor=alice,
+        model=registered,
+        lineage=services.Lineage(),
+        upload=services.Upload(files=[("model.pkl", io.BytesIO(b"weights"))]),
+    )[0]
+    client.force_login(alice)
+    count_queries(client, "/models/fraud-detector/versions/1/")  # the session's first page
+
+    from_mlflow = count_queries(client, "/models/fraud-detector/versions/1/")
+    assert count_queries(client, f"/models/fraud-detector/versions/{pushed.number}/") == from_mlflow
 
 
 def test_a_version_pushed_to_vetted_has_no_mlflow_panel(client, alice, model):
