@@ -1,4 +1,4 @@
-"""MLflow's search filters (registered models and versions) and order_by (models), for the ORM.
+"""MLflow's search filters and orderings for registered models and versions, as ORM queries.
 
 The grammar is MLflow's (mlflow/utils/search_utils.py, SearchModelUtils and
 SearchModelVersionUtils): comparisons joined by AND, e.g.
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from .models import ModelVersionTag, RegisteredModelTag
 from .wire import invalid
@@ -283,14 +284,7 @@ def _version_number_condition(comparison: Comparison) -> Q:
 _ORDER = re.compile(r"^\s*`?(?P<key>[A-Za-z_]+)`?(?:\s+(?P<direction>ASC|DESC))?\s*$", re.I)
 
 
-def model_ordering(order_by: list[str]) -> list:
-    """order_by for registered models (MLflow: name, timestamps); ties go by name."""
-    fields = {
-        "name": "name",
-        "creation_timestamp": "created_at",
-        "last_updated_timestamp": "updated_at",
-        "timestamp": "updated_at",
-    }
+def _order(order_by: list[str], fields: dict, tiebreakers: list) -> list:
     ordering, seen = [], set()
     for clause in order_by:
         match = _ORDER.match(clause)
@@ -300,11 +294,43 @@ def model_ordering(order_by: list[str]) -> list:
                 " optionally followed by ASC or DESC."
             )
         field = fields[match.group("key")]
-        if field in seen:
+        key = str(field)
+        if key in seen:
             raise invalid(f"`order_by` contains duplicate fields: {order_by}")
-        seen.add(field)
+        seen.add(key)
+        expression = F(field) if isinstance(field, str) else field
         descending = (match.group("direction") or "ASC").upper() == "DESC"
-        ordering.append(F(field).desc() if descending else F(field).asc())
-    if "name" not in seen:
-        ordering.append(F("name").asc())
+        ordering.append(expression.desc() if descending else expression.asc())
+    for field, expression in tiebreakers:
+        if str(field) not in seen:
+            ordering.append(expression)
     return ordering
+
+
+def model_ordering(order_by: list[str]) -> list:
+    """order_by for registered models (MLflow: name, timestamps); ties go by name."""
+    fields = {
+        "name": "name",
+        "creation_timestamp": "created_at",
+        "last_updated_timestamp": "updated_at",
+        "timestamp": "updated_at",
+    }
+    return _order(order_by, fields, [("name", F("name").asc()), ("pk", F("pk").asc())])
+
+
+def version_ordering(order_by: list[str]) -> list:
+    """order_by for versions (MLflow: name, version_number, timestamps); by default name, then
+    the newest version first, as MLflow's SQL store."""
+    updated = Coalesce("mlflow_source__updated_at", "created_at")
+    fields = {
+        "name": "model__name",
+        "version_number": "number",
+        "creation_timestamp": "created_at",
+        "last_updated_timestamp": updated,
+        "timestamp": updated,
+    }
+    return _order(
+        order_by,
+        fields,
+        [("model__name", F("model__name").asc()), ("number", F("number").desc())],
+    )

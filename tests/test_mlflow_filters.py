@@ -1,9 +1,9 @@
-"""MLflow's model-version filter grammar, on real versions (model-versions/search uses it; the
-registered-model side is tried through its endpoint)."""
+"""MLflow's model-version filter and order_by grammar, on real versions (model-versions/search
+uses these; the registered-model side is tried through its endpoint)."""
 
 import pytest
 
-from mlflow_api.filters import parse_version_filter
+from mlflow_api.filters import parse_version_filter, version_ordering
 from mlflow_api.models import ModelVersionTag, VersionSource
 from mlflow_api.wire import MlflowError
 from registry.models import ModelVersion
@@ -26,11 +26,11 @@ def versions(alice, teams):
     return made
 
 
-def found(filter_string: str) -> list[str]:
+def found(filter_string: str, order_by=()) -> list[str]:
     versions = ModelVersion.objects.filter(parse_version_filter(filter_string))
     return [
         f"{version.model.name}/{version.number}"
-        for version in versions.select_related("model").order_by("model__name", "-number")
+        for version in versions.select_related("model").order_by(*version_ordering(list(order_by)))
     ]
 
 
@@ -54,6 +54,18 @@ def found(filter_string: str) -> list[str]:
 )
 def test_version_filters_select_as_mlflow_does(versions, filter_string, expected):
     assert found(filter_string) == expected
+
+
+@pytest.mark.parametrize(
+    ("order_by", "expected"),
+    [
+        (["version_number ASC"], ["churn/1", "fraud/1", "fraud/2", "fraud/3"]),
+        (["name DESC"], ["fraud/3", "fraud/2", "fraud/1", "churn/1"]),
+        (["creation_timestamp DESC"], ["churn/1", "fraud/3", "fraud/2", "fraud/1"]),
+    ],
+)
+def test_version_ordering_follows_order_by_then_name_and_newest_first(versions, order_by, expected):
+    assert found("", order_by) == expected
 
 
 @pytest.mark.parametrize(
