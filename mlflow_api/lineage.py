@@ -6,6 +6,9 @@ import json
 import math
 import re
 
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
 from registry.services import Lineage
 
 from .models import MetricPoint, Run
@@ -21,13 +24,20 @@ _HEX_COMMIT = re.compile(r"[0-9a-fA-F]{1,64}")
 
 def latest_metrics(run_ids: list[str]) -> dict[str, list[MetricPoint]]:
     """Each run's latest point per metric, as MLflow picks it: highest step, then timestamp,
-    then value. One query for any number of runs.
+    then value. One query for any number of runs, on PostgreSQL and SQLite alike.
     """
     latest: dict[str, list[MetricPoint]] = {run_id: [] for run_id in run_ids}
     points = (
         MetricPoint.objects.filter(run_id__in=run_ids)
-        .order_by("run_id", "key", "-step", "-timestamp", "-value")
-        .distinct("run_id", "key")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("run_id"), F("key")],
+                order_by=[F("step").desc(), F("timestamp").desc(), F("value").desc()],
+            )
+        )
+        .filter(rank=1)
+        .order_by("run_id", "key")
     )
     for point in points:
         latest[point.run_id].append(point)

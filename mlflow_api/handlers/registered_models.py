@@ -6,7 +6,8 @@ pages and the REST API. MLflow's key-value tags are RegisteredModelTag rows besi
 """
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from audit.services import record
@@ -57,14 +58,20 @@ def model_named(call: Call, name: str, need: Action = Action.VIEW) -> Registered
 
 
 def latest_per_stage(models: list[RegisteredModel]) -> dict[int, list[ModelVersion]]:
-    """MLflow's latest_versions: each model's newest version in each stage, in one query."""
+    """MLflow's latest_versions: each model's newest version in each stage, in one query (a
+    window, not DISTINCT ON, so SQLite under `make run` answers it too)."""
     found: dict[int, list[ModelVersion]] = {model.pk: [] for model in models}
     if not models:
         return found
     newest = (
         ModelVersion.objects.filter(model__in=[model.pk for model in models])
-        .order_by("model_id", "stage", "-number")
-        .distinct("model_id", "stage")
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("model_id"), F("stage")], order_by=F("number").desc()
+            )
+        )
+        .filter(rank=1)
+        .order_by("model_id", "stage")
     )
     for version in versions_for_json(newest):
         found[version.model_id].append(version)
