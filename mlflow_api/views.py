@@ -6,7 +6,6 @@ cookie and no CSRF: these routes are for MLflow's client, not the browser.
 
 import base64
 import binascii
-import json
 import logging
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
@@ -21,6 +20,7 @@ from accounts.services import authenticate_token
 from audit import context
 from audit.models import Channel
 from registry.stages import StageConflict
+from vetted.api import json_input
 from vetted.api.errors import Conflict, UploadTooLarge
 
 from . import handlers  # noqa: F401 - registers every endpoint
@@ -139,8 +139,10 @@ def _json_body(request) -> dict:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Vetted's JSON rules (no NUL, bounded depth, 64-bit integers); MLflow's client sends
+        # NaN and Infinity as the strings "NaN" and "Infinity", which pass.
+        body = json_input.parse(raw, field="request body")
+    except UnicodeDecodeError as exc:
         raise invalid(f"The request body is not JSON: {exc}.") from None
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.")

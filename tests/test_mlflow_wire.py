@@ -114,7 +114,18 @@ def test_writes_need_no_csrf_token(alice, token_for, teams):
     assert RegisteredModel.objects.filter(name="fraud-detector").exists()
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"name"', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'"name"',
+        b"\xff\xfe",
+        b'{"name": "fraud-detector", "description": "a\\u0000b"}',
+        b'{"name": "fraud-detector", "tags": ' + b"[" * 100 + b"]" * 100 + b"}",
+        b'{"name": "fraud-detector", "description": 1e999}',
+    ],
+)
 def test_a_body_that_is_not_a_json_object_is_an_invalid_parameter(client, alice, token_for, body):
     response = client.post(
         CREATE,
