@@ -98,6 +98,8 @@ def mlflow_as(live_server, token_for, monkeypatch):
             monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user.username)
             monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", token)
         else:
+            monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+            monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
             monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
         return MlflowConnection(uri=uri, token=token, client=mlflow.MlflowClient(uri, uri))
 
