@@ -19,6 +19,8 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from registry.models import ModelVersion, RegisteredModel
+from reviews import services as reviews
+from reviews.models import Decision, Policy
 from tests.promotions import promote
 
 pytest_plugins = ["tests.mlflow_server"]
@@ -105,6 +107,7 @@ def test_logging_twice_registers_versions_1_and_2_with_the_runs_lineage(
     client.force_login(alice)
     page = client.get(reverse("registry:version_detail", args=[NAME, 1])).content.decode()
     assert COMMIT in page and "accuracy" in page and "0.97" in page and ">C<" in page
+    assert first.run_id in page and "fraud-detection" in page  # the MLflow panel
 
 
 def test_a_registered_versions_files_are_what_was_logged_with_their_sha256(
@@ -246,9 +249,10 @@ def test_a_new_process_loads_by_alias_latest_number_and_production_and_predicts_
     }
 
 
-def test_moving_a_stage_through_mlflow_is_denied_naming_the_request_page(
-    mlflow_as, alice, regression
+def test_moving_a_stage_through_mlflow_is_denied_naming_the_version_page(
+    mlflow_as, alice, regression, live_server, settings
 ):
+    settings.SITE_URL = live_server.url
     client = mlflow_as(alice).client
     mlflow.sklearn.log_model(
         regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
@@ -258,27 +262,34 @@ def test_moving_a_stage_through_mlflow_is_denied_naming_the_request_page(
         client.transition_model_version_stage(NAME, "1", "Production")
 
     assert error_code(raised) == "PERMISSION_DENIED"
-    assert reverse("registry:version_detail", args=[NAME, 1]) in raised.value.message
+    page = live_server.url + reverse("registry:version_detail", args=[NAME, 1])
+    assert page in raised.value.message
     assert ModelVersion.objects.get(model__name=NAME, number=1).stage == "none"
 
 
-def test_moving_a_gated_alias_is_denied_naming_the_request_page(
-    mlflow_as, alice, teams, regression
+def test_a_gated_alias_is_denied_naming_the_open_request_and_moves_once_it_is_merged(
+    mlflow_as, alice, bob, teams, regression, live_server, settings
 ):
-    from reviews.models import Policy
-
+    settings.SITE_URL = live_server.url
     Policy.objects.create(team=teams["fraud"], to_stage="production", aliases=["champion"])
     client = mlflow_as(alice).client
     mlflow.sklearn.log_model(
         regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
     )
+    version = ModelVersion.objects.select_related("model__team").get(model__name=NAME, number=1)
+    request = reviews.open_request(actor=alice, version=version, to_stage="production")
 
     with pytest.raises(MlflowException) as raised:
         client.set_registered_model_alias(NAME, "champion", "1")
 
     assert error_code(raised) == "PERMISSION_DENIED"
-    assert reverse("registry:version_detail", args=[NAME, 1]) in raised.value.message
+    page = live_server.url + reverse("reviews:request", args=[request.number])
+    assert page in raised.value.message
     assert client.get_registered_model(NAME).aliases == {}
+    reviews.give_review(actor=bob, request=request, decision=Decision.APPROVE)
+    reviews.merge(actor=bob, request=request)
+    client.set_registered_model_alias(NAME, "champion", "1")
+    assert client.get_model_version_by_alias(NAME, "champion").current_stage == "Production"
 
 
 def test_basic_credentials_work_a_read_token_cannot_write_and_other_teams_see_nothing(
