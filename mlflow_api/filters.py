@@ -1,4 +1,4 @@
-"""MLflow's search filters and orderings for registered models and versions, as ORM queries.
+"""MLflow's search filters (registered models and versions) and order_by (models), for the ORM.
 
 The grammar is MLflow's (mlflow/utils/search_utils.py, SearchModelUtils and
 SearchModelVersionUtils): comparisons joined by AND, e.g.
@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
 
 from .models import ModelVersionTag, RegisteredModelTag
 from .wire import invalid
@@ -197,18 +196,23 @@ def _tag_condition(tag_rows: QuerySet, comparison: Comparison) -> Q:
             f"Invalid comparator '{comparison.comparator}' for tag '{comparison.key}':"
             " use =, !=, LIKE or ILIKE."
         )
+    if not isinstance(comparison.value, str):
+        raise invalid(
+            f"Expected a quoted string value for tag '{comparison.key}'"
+            f" (e.g. 'my-value'), got {comparison.value!r}."
+        )
     rows = tag_rows.filter(key=comparison.key)
     if comparison.comparator == "!=":
         matching = rows.exclude(value=comparison.value)
     else:
         matching = rows.filter(_string_condition("value", comparison.comparator, comparison.value))
     condition = Q(Exists(matching))
-    if comparison.key == IS_PROMPT_TAG and str(comparison.value).lower() == "true":
-        if comparison.comparator == "!=":
-            condition |= ~Q(Exists(rows))
-    elif comparison.key == IS_PROMPT_TAG and str(comparison.value).lower() == "false":
-        if comparison.comparator == "=":
-            condition |= ~Q(Exists(rows))
+    value = comparison.value.lower()
+    if comparison.key == IS_PROMPT_TAG and (comparison.comparator, value) in (
+        ("!=", "true"),
+        ("=", "false"),
+    ):
+        condition |= ~Q(Exists(rows))
     return condition
 
 
@@ -279,7 +283,14 @@ def _version_number_condition(comparison: Comparison) -> Q:
 _ORDER = re.compile(r"^\s*`?(?P<key>[A-Za-z_]+)`?(?:\s+(?P<direction>ASC|DESC))?\s*$", re.I)
 
 
-def _order(order_by: list[str], fields: dict, tiebreakers: list) -> list:
+def model_ordering(order_by: list[str]) -> list:
+    """order_by for registered models (MLflow: name, timestamps); ties go by name."""
+    fields = {
+        "name": "name",
+        "creation_timestamp": "created_at",
+        "last_updated_timestamp": "updated_at",
+        "timestamp": "updated_at",
+    }
     ordering, seen = [], set()
     for clause in order_by:
         match = _ORDER.match(clause)
@@ -289,43 +300,11 @@ def _order(order_by: list[str], fields: dict, tiebreakers: list) -> list:
                 " optionally followed by ASC or DESC."
             )
         field = fields[match.group("key")]
-        key = str(field)
-        if key in seen:
+        if field in seen:
             raise invalid(f"`order_by` contains duplicate fields: {order_by}")
-        seen.add(key)
-        expression = F(field) if isinstance(field, str) else field
+        seen.add(field)
         descending = (match.group("direction") or "ASC").upper() == "DESC"
-        ordering.append(expression.desc() if descending else expression.asc())
-    for field, expression in tiebreakers:
-        if str(field) not in seen:
-            ordering.append(expression)
+        ordering.append(F(field).desc() if descending else F(field).asc())
+    if "name" not in seen:
+        ordering.append(F("name").asc())
     return ordering
-
-
-def model_ordering(order_by: list[str]) -> list:
-    """order_by for registered models (MLflow: name, timestamps); ties go by name."""
-    fields = {
-        "name": "name",
-        "creation_timestamp": "created_at",
-        "last_updated_timestamp": "updated_at",
-        "timestamp": "updated_at",
-    }
-    return _order(order_by, fields, [("name", F("name").asc()), ("pk", F("pk").asc())])
-
-
-def version_ordering(order_by: list[str]) -> list:
-    """order_by for versions (MLflow: name, version_number, timestamps); by default name, then
-    the newest version first, as MLflow's SQL store."""
-    updated = Coalesce("mlflow_source__updated_at", "created_at")
-    fields = {
-        "name": "model__name",
-        "version_number": "number",
-        "creation_timestamp": "created_at",
-        "last_updated_timestamp": updated,
-        "timestamp": updated,
-    }
-    return _order(
-        order_by,
-        fields,
-        [("model__name", F("model__name").asc()), ("number", F("number").desc())],
-    )

@@ -79,6 +79,8 @@ def dispatch(request, path: str) -> HttpResponseBase:
         )
         if found.write:
             call.require_write()
+        else:
+            call.require_read()
         if not found.raw_body and request.method != "GET":
             call.body = _json_body(request)
         answer = found.handler(call)

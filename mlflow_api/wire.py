@@ -176,6 +176,15 @@ class Call:
                 " with the write scope (Settings → API tokens).",
             )
 
+    def require_read(self) -> None:
+        """As the REST API: a token without the read scope (a review-only one) reads nothing."""
+        if not self.token.has_scope(TokenScope.READ):
+            raise MlflowError(
+                PERMISSION_DENIED,
+                "This token has no read scope; MLflow's client needs a Vetted token with the read"
+                " scope, and the write scope to log and register (Settings → API tokens).",
+            )
+
     def team(self) -> Team:
         """The team a new model, experiment, run or logged model belongs to (see teams.py)."""
         from .teams import team_for_new_objects

@@ -1,7 +1,10 @@
 """Aliases a policy names for a stage (`@champion` for production) move only to versions that
 went through that stage's review; refusals name the page where the move is asked for."""
 
+import json
+
 import pytest
+from django.test import Client
 
 from audit.models import AuditEvent
 from registry.models import ModelAlias, ModelVersion
@@ -146,6 +149,44 @@ def test_a_staging_alias_needs_staging(api_as, alice, bob, iris):
     promote(ModelVersion.objects.get(number=2), "staging", author=alice, approver=bob)
 
     assert point(devops, "candidate", 2).status_code == 200
+
+
+def mlflow_post(token: str, path: str, **fields):
+    """What MLflow's client sends: JSON with a bearer token, to MLFLOW_TRACKING_URI=…/mlflow."""
+    return Client().post(
+        f"/mlflow/api/2.0/mlflow/{path}",
+        json.dumps(fields),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def test_an_mlflow_client_gets_permission_denied_naming_where_to_ask(
+    token_for, alice, bob, champion_is_production
+):
+    token = token_for(bob)
+    alias = {"name": "iris", "alias": "champion", "version": "2"}
+
+    refused = mlflow_post(token, "registered-models/alias", **alias)
+    assert refused.status_code == 403
+    assert refused.json()["error_code"] == "PERMISSION_DENIED"
+    assert f"{SITE}/models/iris/versions/2/" in refused.json()["message"]
+    staged = mlflow_post(
+        token, "model-versions/transition-stage", name="iris", version="2", stage="Production"
+    )
+    assert staged.status_code == 403
+    assert f"{SITE}/models/iris/versions/2/" in staged.json()["message"]
+
+    version = ModelVersion.objects.get(number=2)
+    request = services.open_request(actor=alice, version=version, to_stage="production")
+    refused = mlflow_post(token, "registered-models/alias", **alias)
+    assert f"{SITE}/requests/1/" in refused.json()["message"]
+
+    services.give_review(actor=bob, request=request, decision=Decision.APPROVE)
+    services.merge(actor=bob, request=request)
+    moved = mlflow_post(token, "registered-models/alias", **alias)
+    assert (moved.status_code, moved.json()) == (200, {})
+    assert pointed_at("champion") == 2
 
 
 def test_the_version_page_refuses_a_gated_alias_with_the_request_page(

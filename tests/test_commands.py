@@ -172,6 +172,15 @@ def assert_the_review_workflow_is_shown():
     home = client.get("/home/").content.decode()
     assert link in home
     assert "Nothing waits for your review." not in home
+    # The production policy's @champion follows the review: not onto v4 while its request waits.
+    assert Policy.objects.get(model=waiting.model, to_stage=Stage.PRODUCTION).aliases == [
+        "champion"
+    ]
+    champion = client.put(
+        "/api/v1/models/fraud-detector/aliases/champion", {"version": 4}, format="json"
+    )
+    assert champion.status_code == 403
+    assert f"/requests/{waiting.number}/" in champion.json()["error"]["message"]
     assert link in client.get("/requests/").content.decode()
     page = client.get(f"/requests/{waiting.number}/").content.decode()
     assert "v2 in production" in page  # the request's message

@@ -177,3 +177,12 @@ def test_the_identity_is_the_tokens_user_whatever_the_client_claims(mlflow_as, p
 
     assert body["registered_model"]["user_id"] == "bob"
     assert RegisteredModel.objects.get(name="new-model").created_by == people["bob"]
+
+
+def test_a_review_only_token_reads_nothing(mlflow_as, models, alice):
+    status, body = mlflow_as(alice, scopes="review")(
+        "GET", "registered-models/get", name="fraud-detector"
+    )
+
+    assert (status, body["error_code"]) == (403, "PERMISSION_DENIED")
+    assert "read scope" in body["message"]

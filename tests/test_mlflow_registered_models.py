@@ -251,6 +251,7 @@ def names(body) -> list[str]:
         ("name NOT IN ('alpha', 'beta', 'Gamma')", ["delta-1", "delta-2"]),
         ("tag.owner ILIKE 'RISK%'", ["alpha"]),
         ("tag.owner != 'x'", ["alpha"]),  # a tag comparison needs the tag, as in MLflow
+        ("tag.`mlflow.prompt.is_prompt` = 'false'", ["Gamma", "alpha", "delta-1", "delta-2"]),
         ('tags."owner" = "risk\'s"', ["alpha"]),
         ("name = 'alpha-growth'", []),  # another team's model is not there
     ],
@@ -274,6 +275,7 @@ def test_search_understands_mlflows_filter_grammar(
         "name = 'a' OR name = 'b'",
         "name = 'a' AND",
         "tag.owner IN ('x')",
+        "tag.owner != 5",
         "name IN 'a'",
         "name = 'unterminated",
     ],
@@ -360,3 +362,50 @@ def test_a_page_of_search_costs_the_same_queries_however_many_models(
     with django_assert_num_queries(SEARCH_QUERIES):
         status, body = as_alice("GET", "search", max_results=100)
     assert status == 200 and len(body["registered_models"]) == 7
+
+
+@pytest.mark.filterwarnings("ignore:.*get_latest_versions.*:FutureWarning")
+def test_mlflows_own_client_manages_registered_models(live_server, monkeypatch, alice, token_for):
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token_for(alice))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    client = MlflowClient(tracking_uri=f"{live_server.url}/mlflow")
+
+    created = client.create_registered_model(
+        "fraud-detector", tags={"owner": "risk"}, description="cards"
+    )
+    assert (created.name, created.tags, created.description) == (
+        "fraud-detector",
+        {"owner": "risk"},
+        "cards",
+    )
+    with pytest.raises(MlflowException, match=r"Registered Model \(name=.*\) already exists"):
+        client.create_registered_model("fraud-detector")
+    client.set_registered_model_tag("fraud-detector", "stage", "pilot")
+    client.delete_registered_model_tag("fraud-detector", "owner")
+    client.update_registered_model("fraud-detector", description="card payments")
+    client.rename_registered_model("fraud-detector", "fraud-scorer")
+    client.create_registered_model("second")
+
+    model = client.get_registered_model("fraud-scorer")
+    assert (model.tags, model.description) == ({"stage": "pilot"}, "card payments")
+    assert model.creation_timestamp <= model.last_updated_timestamp
+    first = client.search_registered_models(max_results=1)
+    assert [m.name for m in first] == ["fraud-scorer"] and first.token
+    rest = client.search_registered_models(max_results=1, page_token=first.token)
+    assert [m.name for m in rest] == ["second"]
+    assert client.get_latest_versions("fraud-scorer") == []
+    with pytest.raises(MlflowException) as missing:
+        client.get_registered_model("fraud-detector")
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+    # With a username and password too, the client sends Basic: the token is the password.
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", token_for(alice, "read"))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "vt_not_sent")
+    assert client.get_registered_model("second").name == "second"
+    with pytest.raises(MlflowException) as refused:
+        client.create_registered_model("third")
+    assert refused.value.error_code == "PERMISSION_DENIED"

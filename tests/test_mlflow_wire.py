@@ -193,3 +193,28 @@ def test_success_is_exactly_200_with_an_object_for_every_kind_of_write(
         )
         assert response.status_code == 200, (endpoint, response.content)
         assert isinstance(response.json(), dict)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", CREATE),
+        # an artifact's bytes are read from the stream only where the server ends it (gunicorn)
+        ("PUT", "/mlflow/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/model.pkl"),
+    ],
+)
+def test_a_chunked_body_the_server_does_not_end_is_refused_in_mlflows_shape(
+    client, alice, token_for, method, path
+):
+    response = client.generic(
+        method,
+        path,
+        b'{"name": "fraud-detector"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_for(alice)}",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    body = assert_mlflow_error(response, 411, "INVALID_PARAMETER_VALUE")
+    assert "Content-Length" in body["message"]
+    assert not RegisteredModel.objects.exists()

@@ -70,6 +70,7 @@ def test_the_demo_request_shows_the_monitoring_checks_with_their_evidence():
     added = seed_demo_policy_checks(lines.append)
     assert added == DEMO_POLICY_CHECKS
     assert lines == ["fraud-detector: production policy checks 3 evaluation result(s) too"]
+    assert selectors.policy_of(open_request).aliases == ("champion",)  # kept by the checks' seed
     specs = selectors.policy_of(open_request).checks
     assert [spec["kind"] for spec in specs] == [
         "metric_threshold",

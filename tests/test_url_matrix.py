@@ -20,6 +20,7 @@ from accounts import services as account_services
 from accounts.models import ApiToken
 from discussions import services as discussion_services
 from discussions.models import Comment, Thread
+from mlflow_api.models import ModelVersionTag, RegisteredModelTag
 from monitoring import alerts
 from monitoring import monitors as monitor_services
 from monitoring import services as monitoring_services
@@ -63,6 +64,7 @@ OWNERS = decisions(A, F, F, F, H, L)  # alice owns the team
 AUTHOR = decisions(A, F, F, F, H, L)  # alice opened request #2
 # Approving and merging over the API need a token with the review scope, which api_as's lack.
 NO_REVIEW_SCOPE = decisions(F, F, F, F, H, L)
+NOBODY = decisions(H, H, H, H, H, H)  # no such page, for anyone
 
 
 @dataclass
@@ -157,6 +159,8 @@ POLICY_FORM = {
 }
 POLICY_JSON = {"to_stage": "production", "required_approvals": 2, "required_roles": ["devops"]}
 R = "/api/v1/requests/2"
+ML = "/mlflow/api/2.0/mlflow"
+MA = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
 
 DATASET_CSV = b"x,label\n1.5,1\n2.5,0\n"
 
@@ -891,6 +895,67 @@ MATRIX: dict[str, list[Case]] = {
     "monitoring:model_monitoring": [Case("get", f"{P}/monitoring/", MEMBERS)],
     "monitoring:run": [Case("get", "/evaluations/{run}/", MEMBERS)],
     "monitoring:run_progress": [Case("get", "/evaluations/{run}/progress/", MEMBERS)],
+    # MLflow's client: token only (anonymous is 401), its JSON errors carry the same statuses.
+    "mlflow_api:dispatch": [
+        Case("get", f"{ML}/registered-models/get?name={NAME}", MEMBERS, api=True),
+        Case("get", f"{ML}/registered-models/search", ANY_USER, api=True),
+        Case(
+            "post",
+            f"{ML}/registered-models/create",
+            # anyone who may push in one team creates there: mallory in hers
+            decisions(A, A, F, F, A, L),
+            {"name": "from-mlflow"},
+            api=True,
+            effect=lambda: RegisteredModel.objects.filter(name="from-mlflow").exists(),
+        ),
+        Case(
+            "patch",
+            f"{ML}/registered-models/update",
+            EDITORS,
+            {"name": NAME, "description": "from MLflow"},
+            api=True,
+            effect=lambda: model_description() == "from MLflow",
+        ),
+        Case(
+            "post",
+            f"{ML}/registered-models/set-tag",
+            EDITORS,
+            {"name": NAME, "key": "owner", "value": "risk"},
+            api=True,
+            effect=lambda: RegisteredModelTag.objects.filter(key="owner").exists(),
+        ),
+        Case("get", f"{ML}/model-versions/get?name={NAME}&version=1", MEMBERS, api=True),
+        Case(
+            "patch",
+            f"{ML}/model-versions/update",
+            EDITORS,
+            {"name": NAME, "version": "1", "description": "from MLflow"},
+            api=True,
+            effect=lambda: ModelVersion.objects.get(number=1).description == "from MLflow",
+        ),
+        Case(
+            "post",
+            f"{ML}/model-versions/set-tag",
+            PUSHERS,
+            {"name": NAME, "version": "1", "key": "reviewed", "value": "yes"},
+            api=True,
+            effect=lambda: ModelVersionTag.objects.filter(key="reviewed").exists(),
+        ),
+        Case("get", f"{ML}/registered-models/alias?name={NAME}&alias=champion", MEMBERS, api=True),
+        Case(
+            "post",
+            f"{ML}/registered-models/alias",
+            STAGERS,
+            {"name": NAME, "alias": "candidate", "version": "1"},
+            api=True,
+            effect=lambda: ModelAlias.objects.filter(name="candidate").exists(),
+        ),
+        Case("get", f"{MA}?path=registered/{NAME}/1", MEMBERS, api=True),
+        Case("get", f"{MA}/registered/{NAME}/1/notes.txt", MEMBERS, api=True),
+    ],
+    "mlflow_api:not_found": [
+        Case("get", "/mlflow/ajax-api/2.0/mlflow/registered-models/get", NOBODY, api=True)
+    ],
 }
 
 

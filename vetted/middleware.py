@@ -45,10 +45,14 @@ def refuse_chunked_bodies(get_response):
     Django reads a request's body up to its Content-Length, so such a body would be read as
     empty: an upload would arrive with no files. gunicorn passes the header on (it refuses one
     that comes with a Content-Length), and so do Django's own server and test client.
+
+    One exception: MLflow's client sends an empty artifact file chunked, and its artifact PUT
+    reads the server's own stream, which a server that de-chunks (gunicorn says so with
+    `wsgi.input_terminated`) ends where the body ends.
     """
 
     def middleware(request):
-        if "HTTP_TRANSFER_ENCODING" not in request.META:
+        if "HTTP_TRANSFER_ENCODING" not in request.META or _streams_mlflow_artifact(request):
             return get_response(request)
         if request.path.startswith("/mlflow/"):
             return _mlflow_error(411, "INVALID_PARAMETER_VALUE", LENGTH_REQUIRED_MESSAGE)
@@ -63,6 +67,17 @@ def refuse_chunked_bodies(get_response):
         return HttpResponse(LENGTH_REQUIRED_MESSAGE, status=411, content_type="text/plain")
 
     return middleware
+
+
+MLFLOW_ARTIFACT_PUT = "/mlflow/api/2.0/mlflow-artifacts/artifacts/"
+
+
+def _streams_mlflow_artifact(request) -> bool:
+    return (
+        request.method == "PUT"
+        and request.path.startswith(MLFLOW_ARTIFACT_PUT)
+        and request.META.get("wsgi.input_terminated") is True
+    )
 
 
 logger = logging.getLogger("vetted.requests")
