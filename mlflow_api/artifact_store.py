@@ -199,20 +199,20 @@ def find_file(owner: Owner, relpath: str) -> StoredArtifact:
 
 
 def store_artifact(
-    owner: Run | LoggedModel, relpath: str, stream, declared_size: int, limit: int
+    owner: Run | LoggedModel, relpath: str, stream, declared_size: int | None, limit: int
 ) -> StagedArtifact:
     """Stream one uploaded file into storage, hashing it, then make it the file at `relpath`.
 
-    The bytes go to a name no other upload uses; only once all `declared_size` of them are
-    stored does the row point at them (the previous file is deleted after that commits). A body
-    cut short or past `limit` leaves nothing behind.
+    The bytes go to a name no other upload uses; only once all of them are stored (as many as
+    `declared_size`, when the body declared one) does the row point at them, and the previous
+    file is deleted after that commits. A body cut short or past `limit` leaves nothing behind.
     """
     _refuse_file_folder_clash(owner, relpath)
     storage = artifact_storage()
     folder = _upload_folder(owner)
     try:
         stored = store_stream(storage, folder, relpath, stream, limit)
-        if stored.size != declared_size:
+        if declared_size is not None and stored.size != declared_size:
             raise invalid(
                 f"The upload of {relpath!r} ended after {stored.size} of its {declared_size}"
                 " bytes; nothing was stored. Log the artifact again."

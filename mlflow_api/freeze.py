@@ -22,7 +22,7 @@ from registry.models import ModelVersion, RegisteredModel
 
 from . import artifact_store, lineage
 from .models import LoggedModel, ModelVersionTag, Run, VersionSource
-from .wire import Call, MlflowError, invalid, not_found
+from .wire import RESOURCE_CONFLICT, Call, MlflowError, invalid, not_found
 
 VETTED_TAG_PREFIX = "vetted."  # tags Vetted writes itself (vetted.load_check): read-only
 MAX_TAG_KEY_LENGTH = 250
@@ -84,11 +84,16 @@ def register_from_source(
         version_lineage.description = description
     storage = services.artifact_storage()
     with ExitStack() as files, transaction.atomic():
-        upload = services.Upload(
-            files=[
+        try:
+            opened = [
                 (path, files.enter_context(storage.open(name, "rb"))) for path, name in origin.files
             ]
-        )
+        except FileNotFoundError:  # a parallel upload replaced a file after it was listed
+            raise MlflowError(
+                RESOURCE_CONFLICT,
+                f"The files at {source} changed while they were being registered; register again.",
+            ) from None
+        upload = services.Upload(files=opened)
         version, _ = services.register_version(
             actor=call.user, model=model, lineage=version_lineage, upload=upload, token=call.token
         )

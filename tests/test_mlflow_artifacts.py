@@ -13,9 +13,11 @@ from django.test import Client
 
 from mlflow_api.models import Experiment, LoggedModel, Run, StagedArtifact
 from registry.services import artifact_storage
+from tests import test_chunked_bodies
 from tests.page_factories import pushed_version, registered_model
 
 ARTIFACTS = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
+gunicorn = test_chunked_bodies.gunicorn  # Vetted served by gunicorn, as in production
 
 
 def _run(team, user, experiment=None) -> Run:
@@ -410,3 +412,48 @@ def test_mlflows_own_artifact_client_logs_lists_and_downloads(
         source / "data" / "weights.bin"
     ).read_bytes()
     assert target.endswith("model")
+
+
+def test_mlflows_client_logs_an_empty_file_through_gunicorn(
+    gunicorn, alice, token_for, teams, tmp_path, monkeypatch
+):
+    """requests sends an empty file chunked (no Content-Length): gunicorn de-chunks it, and an
+    empty `__init__.py` in a model's code is stored as the empty file it is."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    run = _run(teams["fraud"], alice)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{gunicorn}/mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token_for(alice))
+    (tmp_path / "__init__.py").write_bytes(b"")
+    repository = get_artifact_repository(
+        f"mlflow-artifacts:/{run.experiment_id}/{run.run_id}/artifacts"
+    )
+
+    repository.log_artifact(str(tmp_path / "__init__.py"), "model/code")
+
+    row = StagedArtifact.objects.get()
+    assert (row.path, row.size, row.sha256) == (
+        "model/code/__init__.py",
+        0,
+        hashlib.sha256(b"").hexdigest(),
+    )
+
+
+def test_a_chunked_body_is_stored_whole_through_gunicorn(gunicorn, alice, token_for, teams):
+    run = _run(teams["fraud"], alice)
+    content = os.urandom(3 * 1024 * 1024)
+
+    def chunks():
+        for start in range(0, len(content), 100_000):
+            yield content[start : start + 100_000]
+
+    answer = httpx.put(
+        f"{gunicorn}{root_of(run)}/weights.bin",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {token_for(alice)}"},
+        timeout=60,
+    )
+
+    assert (answer.status_code, answer.json()) == (200, {})
+    assert answer.request.headers["Transfer-Encoding"] == "chunked"
+    assert StagedArtifact.objects.get().sha256 == hashlib.sha256(content).hexdigest()

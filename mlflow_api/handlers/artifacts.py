@@ -65,11 +65,17 @@ def upload_artifact(call: Call) -> dict:
         raise invalid("An artifact root is a folder; upload a file into it.")
     request = call.request
     assert isinstance(request, HttpRequest)
+    limit = settings.MAX_UPLOAD_BYTES
+    if "HTTP_TRANSFER_ENCODING" in request.META:
+        # MLflow's client (through requests) sends an empty file chunked. Django's own stream
+        # reads such a body as empty, so it is read from the server's stream, which a server
+        # that de-chunks it (gunicorn, wsgi.input_terminated) ends where the body ends.
+        artifact_store.store_artifact(owner, relpath, request.META["wsgi.input"], None, limit)
+        return {}
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise invalid("The Content-Length header is not a number.") from None
-    limit = settings.MAX_UPLOAD_BYTES
     if declared > limit:
         raise too_large()
     artifact_store.store_artifact(owner, relpath, request, declared, limit)

@@ -7,8 +7,6 @@ pages, the API and the CLI (a refusal is PERMISSION_DENIED with the gate's messa
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -18,7 +16,7 @@ from registry.models import ModelAlias, ModelVersion, RegisteredModel
 
 from .. import artifact_store, freeze
 from ..entities import model_version_json, stage_from_mlflow, versions_for_json
-from ..filters import parse_version_filter
+from ..filters import parse_version_filter, version_ordering
 from ..models import ModelVersionTag, VersionSource
 from ..wire import Call, endpoint, invalid, max_results, not_found, page_offset, page_token
 
@@ -28,14 +26,8 @@ ALIAS = "2.0/mlflow/registered-models/alias"
 SEARCH_DEFAULT = 10_000
 SEARCH_LIMIT = 200_000
 
-# order_by keys MLflow accepts for versions, as ORM expressions.
-ORDER_KEYS: dict[str, F | Coalesce] = {
-    "name": F("model__name"),
-    "version_number": F("number"),
-    "creation_timestamp": F("created_at"),
-    "last_updated_timestamp": Coalesce("mlflow_source__updated_at", "created_at"),
-}
 LATEST = "latest"  # MLflow's reserved alias: the highest version
+# MLflow's server: the most recently changed first.
 DEFAULT_ORDER = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"]
 
 
@@ -103,38 +95,13 @@ def search(call: Call) -> dict:
     versions = ModelVersion.objects.for_user(call.user).filter(
         parse_version_filter(call.text("filter", "") or "")
     )
-    versions = versions_for_json(versions.order_by(*_ordering(call.strings("order_by"))))
+    ordering = version_ordering(call.strings("order_by") or DEFAULT_ORDER)
+    versions = versions_for_json(versions.order_by(*ordering))
     page = list(versions[offset : offset + limit + 1])
     answer: dict = {"model_versions": [model_version_json(v) for v in page[:limit]]}
     if len(page) > limit:
         answer["next_page_token"] = page_token(offset + limit)
     return answer
-
-
-def _ordering(clauses: list[str]) -> list:
-    """MLflow's order_by ("name ASC", "version_number DESC" …), then name and version as its
-    server adds them."""
-    ordering = []
-    seen = set()
-    for clause in clauses or DEFAULT_ORDER:
-        key, _, direction = clause.strip().partition(" ")
-        direction = direction.strip().upper() or "ASC"
-        key = key.strip("`")
-        if key not in ORDER_KEYS or direction not in ("ASC", "DESC"):
-            raise invalid(
-                f"Invalid order_by clause {clause!r}: use one of {', '.join(ORDER_KEYS)}"
-                " followed by ASC or DESC."
-            )
-        if key in seen:
-            raise invalid(f"`order_by` contains duplicate fields: {clauses}")
-        seen.add(key)
-        expression = ORDER_KEYS[key]
-        ordering.append(expression.desc() if direction == "DESC" else expression.asc())
-    if "name" not in seen:
-        ordering.append(ORDER_KEYS["name"].asc())
-    if "version_number" not in seen:
-        ordering.append(ORDER_KEYS["version_number"].desc())
-    return ordering
 
 
 @endpoint(f"{BASE}/update", "PATCH", write=True)
