@@ -4,6 +4,7 @@ logged models, through /mlflow/api/ as the client sends them, and the lineage a 
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
@@ -194,6 +195,8 @@ def test_a_param_keeps_its_first_value(alice_mlflow):
         ({"params": [{"key": "a;b", "value": "1"}]}, "params[0].key"),
         ({"tags": [{"value": "1"}]}, "tags[0].key"),
         ({"metrics": {"key": "m"}}, "metrics"),
+        ({"metrics": [{"key": "m", "value": 1.0, "timestamp": 10**20}]}, "64-bit"),
+        ({"tags": [{"key": "t", "value": "a\x00b"}]}, "NUL"),
     ],
 )
 def test_log_batch_refuses_bad_input_in_mlflows_shape(alice_mlflow, body, says):
@@ -330,6 +333,15 @@ def test_experiments_are_searched_page_by_page(alice_mlflow):
     assert sorted(names) == ["Default", "exp-0", "exp-1", "exp-2"]
     only = alice_mlflow.ok(alice_mlflow.post("experiments/search", {"filter": "name LIKE 'exp-%'"}))
     assert len(only["experiments"]) == 3
+    ordered = alice_mlflow.ok(
+        alice_mlflow.post("experiments/search", {"order_by": ["name DESC"], "max_results": 2})
+    )
+    assert [e["name"] for e in ordered["experiments"]] == ["exp-2", "exp-1"]
+    error(
+        alice_mlflow.post("experiments/search", {"order_by": ["owner"]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
     for bad in ("params.x = '1'", "experiment_id = 'abc'", "name = 'a' OR name = 'b'", "name >"):
         error(
             alice_mlflow.post("experiments/search", {"filter": bad}), 400, "INVALID_PARAMETER_VALUE"
@@ -353,6 +365,12 @@ def test_runs_are_searched_by_tag_param_and_name(alice_mlflow):
     assert ids("params.depth = '4' AND attributes.run_name LIKE 'base%'") == [first]
     assert ids("tags.`kind` != 'nightly'") == []  # a tag filter needs the tag, as in MLflow
     assert len(ids("run_name IN ('baseline', 'tuned')")) == 2
+    by_name = alice_mlflow.ok(
+        alice_mlflow.post(
+            "runs/search", {"experiment_ids": ["0"], "order_by": ["attributes.run_name DESC"]}
+        )
+    )
+    assert [run["info"]["run_name"] for run in by_name["runs"]] == ["tuned", "baseline"]
     error(
         alice_mlflow.post("runs/search", {"experiment_ids": ["0"], "filter": "metrics.auc > 0.5"}),
         400,
@@ -708,3 +726,33 @@ def test_a_point_logged_again_is_kept_once_and_a_logged_model_claims_it(alice_ml
         ("auc", 0.9),
         ("loss", "NaN"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_logging_to_one_run_loses_nothing(live_server, alice, token_for):
+    """MLflow's asynchronous logging sends batches for one run at the same time."""
+    import requests
+
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+    url = f"{live_server.url}{API}"
+    run_id = requests.post(
+        url + "runs/create", json={"experiment_id": "0"}, headers=headers, timeout=30
+    ).json()["run"]["info"]["run_id"]
+
+    def log(index: int) -> int:
+        batch = {
+            "run_id": run_id,
+            "params": [{"key": f"p{index}", "value": str(index)}],
+            "tags": [{"key": f"t{index}", "value": str(index)}],
+            "metrics": [{"key": "loss", "value": 1 / (index + 1), "timestamp": 1, "step": index}],
+        }
+        return requests.post(
+            url + "runs/log-batch", json=batch, headers=headers, timeout=60
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(log, range(16))) == {200}
+    run = Run.objects.get(pk=run_id)
+    assert run.params == {f"p{i}": str(i) for i in range(16)}
+    assert all(run.tags[f"t{i}"] == str(i) for i in range(16))
+    assert MetricPoint.objects.filter(run=run, key="loss").count() == 16

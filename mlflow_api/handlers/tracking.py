@@ -177,6 +177,8 @@ def _string(value, path: str, limit: int) -> str:
     if isinstance(value, bool) or isinstance(value, dict | list):
         raise invalid(f"Invalid value {json.dumps(value)[:80]} for parameter '{path}'.")
     text = str(value)
+    if "\x00" in text:  # PostgreSQL's text and jsonb cannot hold it
+        raise invalid(f"Parameter '{path}' contains a NUL character.")
     if len(text) > limit:
         raise invalid(f"'{path}' is {len(text)} characters; MLflow's limit is {limit}.")
     return text
@@ -189,11 +191,12 @@ def _long(value, path: str, default: int | None = None) -> int | None:
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise invalid(f"Invalid value {value!r} for parameter '{path}': expected an integer.")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
-        raise invalid(
-            f"Invalid value {value!r} for parameter '{path}': expected an integer."
-        ) from None
+        number = None
+    if number is None or not -(2**63) <= number < 2**63:
+        raise invalid(f"Invalid value {value!r} for parameter '{path}': expected a 64-bit integer.")
+    return number
 
 
 def _double(value, path: str) -> float:
@@ -257,8 +260,10 @@ def _save_points(run: Run, points: list[MetricPoint]) -> None:
     )
     claimed = []
     for old in existing:
-        point = new.pop(_point_identity(old), None)
-        if point is not None and point.model_id and not old.model_id:
+        if _point_identity(old) not in new:
+            continue
+        point = new.pop(_point_identity(old))
+        if point.model_id and not old.model_id:
             old.model_id = point.model_id
             old.dataset_name = old.dataset_name or point.dataset_name
             old.dataset_digest = old.dataset_digest or point.dataset_digest
@@ -515,6 +520,20 @@ def _filtered(
     return queryset
 
 
+def _order_by(clauses: list[str], columns: dict[str, str], what: str) -> list[str]:
+    """MLflow's `order_by` strings ("start_time DESC") as ORM orderings."""
+    order = []
+    for clause in clauses:
+        field, _, direction = clause.strip().partition(" ")
+        name = field.removeprefix("attributes.").removeprefix("attribute.")
+        if name not in columns or direction.strip().upper() not in ("", "ASC", "DESC"):
+            raise invalid(
+                f"Vetted orders {what} by {', '.join(columns)} (ASC or DESC), not {clause!r}."
+            )
+        order.append(("-" if direction.strip().upper() == "DESC" else "") + columns[name])
+    return order
+
+
 def _lifecycle(view_type) -> list[LifecycleStage]:
     if view_type is None or view_type == "":
         number = 1
@@ -561,7 +580,7 @@ def get_experiment_by_name(call: Call) -> dict:
 
 @endpoint("2.0/mlflow/experiments/create", "POST", write=True)
 def create_experiment(call: Call) -> dict:
-    name = call.required("name").strip()
+    name = _string(call.required("name"), "name", MAX_EXPERIMENT_NAME_LENGTH).strip()
     if not name or len(name) > MAX_EXPERIMENT_NAME_LENGTH:
         raise invalid(
             f"Invalid experiment name: it must be 1-{MAX_EXPERIMENT_NAME_LENGTH} characters."
@@ -601,7 +620,18 @@ def search_experiments(call: Call) -> dict:
     )
     experiments = _filtered(
         experiments, call.text("filter"), {"name": "name", "experiment_id": "pk"}, ("tags",)
-    ).order_by("-created_at", "-pk")
+    )
+    order = _order_by(
+        call.strings("order_by"),
+        {
+            "name": "name",
+            "experiment_id": "pk",
+            "creation_time": "created_at",
+            "last_update_time": "updated_at",
+        },
+        "experiments",
+    )
+    experiments = experiments.order_by(*order, "-created_at", "-pk")
     page, extra = _page(call, experiments, 1000, MAX_EXPERIMENTS_PER_PAGE)
     return {"experiments": [_experiment_json(e) for e in page], **extra}
 
@@ -618,13 +648,17 @@ def create_run(call: Call) -> dict:
     team_id = _team_for(call, experiment)
     tags = dict(_key_values(call.objects("tags"), "tags", MAX_TAG_VAL_LENGTH, "Tag"))
     run_id = uuid.uuid4().hex
-    name = call.text("run_name") or tags.get(RUN_NAME_TAG) or f"run-{run_id[:8]}"
+    name = (
+        _string(call.text("run_name"), "run_name", MAX_TAG_VAL_LENGTH)
+        or tags.get(RUN_NAME_TAG)
+        or f"run-{run_id[:8]}"
+    )
     if tags.get(RUN_NAME_TAG, name) != name:
         raise invalid(
             f"Both 'run_name' ({name!r}) and tag '{RUN_NAME_TAG}' were set, with different values."
         )
     tags[RUN_NAME_TAG] = name
-    start_time = call.integer("start_time")
+    start_time = _long(call.body.get("start_time"), "start_time")
     Run.objects.create(
         run_id=run_id,
         experiment=experiment,
@@ -653,7 +687,7 @@ def update_run(call: Call) -> dict:
         if status not in RunStatus.values:
             raise invalid(f"Invalid run status {status!r}: one of {', '.join(RunStatus.values)}.")
         run.status = status
-    end_time = call.integer("end_time")
+    end_time = _long(call.body.get("end_time"), "end_time")
     if end_time is not None:
         run.end_time = end_time
     run_name = call.text("run_name")
@@ -831,7 +865,7 @@ def log_outputs(call: Call) -> dict:
 @transaction.atomic
 def log_model(call: Call) -> dict:
     """MLflow 2.x records a logged model's MLmodel in the run's `mlflow.log-model.history` tag."""
-    text = call.required("model_json")
+    text = _string(call.required("model_json"), "model_json", 10**6)
     try:
         model = json.loads(text)
     except ValueError:
@@ -862,16 +896,11 @@ def search_runs(call: Call) -> dict:
         call.text("filter"),
         {"run_id": "run_id", "run_name": "name", "status": "status", "user_id": "user__username"},
     )
-    order = []
-    for clause in call.strings("order_by"):
-        field, _, direction = clause.strip().partition(" ")
-        name = field.removeprefix("attributes.").removeprefix("attribute.")
-        columns = {"start_time": "start_time", "end_time": "end_time", "run_name": "name"}
-        if name not in columns or direction.upper() not in ("", "ASC", "DESC"):
-            raise invalid(
-                f"Vetted orders runs by {', '.join(columns)} (ASC or DESC), not {clause!r}."
-            )
-        order.append(("-" if direction.upper() == "DESC" else "") + columns[name])
+    order = _order_by(
+        call.strings("order_by"),
+        {"start_time": "start_time", "end_time": "end_time", "run_name": "name"},
+        "runs",
+    )
     page, extra = _page(
         call, runs.order_by(*order, "-start_time", "run_id"), 1000, MAX_RUNS_PER_PAGE
     )
