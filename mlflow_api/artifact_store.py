@@ -13,6 +13,7 @@ Artifact rows, served read-only.
 """
 
 import posixpath
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -73,6 +74,12 @@ class Location:
     relpath: str  # "" for the owner's root
 
 
+def _id_number(text: str) -> int | None:
+    """An experiment id or version number as a path spells it; None for anything else (other
+    digits than ASCII, or more than a database integer holds)."""
+    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
+
+
 def locate(artifact_path: str) -> Location:
     """Resolve a checked artifact path; RESOURCE_DOES_NOT_EXIST if it is in nothing Vetted holds.
 
@@ -83,19 +90,20 @@ def locate(artifact_path: str) -> Location:
         f"No run, logged model or model version holds artifacts at {artifact_path!r}."
     )
     if parts[0] == REGISTERED and len(parts) >= 3:
-        if not parts[2].isdigit():
+        number = _id_number(parts[2])
+        if number is None:
             raise missing
         version = (
             ModelVersion.objects.select_related("model")
-            .filter(model__name=parts[1], number=int(parts[2]))
+            .filter(model__name=parts[1], number=number)
             .first()
         )
         if version is None:
             raise missing
         return Location(version, "/".join(parts[3:]))
-    if not parts[0].isdigit():
+    experiment_id = _id_number(parts[0])
+    if experiment_id is None:
         raise missing
-    experiment_id = int(parts[0])
     if len(parts) >= 4 and parts[1] == "models" and parts[3] == "artifacts":
         logged_model = LoggedModel.objects.filter(
             model_id=parts[2], experiment_id=experiment_id
@@ -109,12 +117,6 @@ def locate(artifact_path: str) -> Location:
             raise missing
         return Location(run, "/".join(parts[3:]))
     raise missing
-
-
-def owner_of(artifact_path: str) -> Owner:
-    """The run, logged model or version an artifact path (or `mlflow-artifacts:/` URI) is in."""
-    path = artifact_path.removeprefix("mlflow-artifacts:").strip("/")
-    return locate(checked_path(path)).owner
 
 
 def _staged(owner: Run | LoggedModel):

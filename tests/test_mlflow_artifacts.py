@@ -9,15 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from mlflow_api.models import Experiment, LoggedModel, Run, StagedArtifact
 from registry.services import artifact_storage
-from tests import test_chunked_bodies
+from tests import test_chunked_bodies, test_s3_storage
 from tests.page_factories import pushed_version, registered_model
 
 ARTIFACTS = "/mlflow/api/2.0/mlflow-artifacts/artifacts"
 gunicorn = test_chunked_bodies.gunicorn  # Vetted served by gunicorn, as in production
+s3_endpoint = test_s3_storage.s3_endpoint  # moto's S3 server
+bucket = test_s3_storage.bucket  # artifact storage on it
 
 
 def _run(team, user, experiment=None) -> Run:
@@ -149,6 +153,53 @@ def test_a_second_upload_replaces_the_file_and_its_stored_bytes(
     assert len(stored_upload_folders(f"mlflow/runs/{run.run_id}")) == 1
 
 
+def test_listing_and_downloading_cost_the_same_queries_however_many_files(mlflow_as, alice, run):
+    client = mlflow_as(alice)
+    root = f"{run.experiment_id}/{run.run_id}/artifacts"
+
+    def queries() -> list[int]:
+        counts = []
+        for request in (
+            lambda: client.get(ARTIFACTS, {"path": root}),
+            lambda: client.get(ARTIFACTS, {"path": f"{root}/model"}),
+            lambda: client.get(f"{root_of(run)}/model/file-0.bin"),
+        ):
+            with CaptureQueriesContext(connection) as captured:
+                assert request().status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    put(client, f"{root_of(run)}/model/file-0.bin", b"x")
+    few = queries()
+    for i in range(1, 30):
+        put(client, f"{root_of(run)}/model/file-{i}.bin", b"x")
+        put(client, f"{root_of(run)}/other/{i}/file.bin", b"x")
+
+    assert queries() == few
+
+
+def test_on_s3_a_replaced_or_deleted_file_leaves_no_object_behind(
+    bucket, mlflow_as, alice, run, django_capture_on_commit_callbacks
+):
+    client = mlflow_as(alice)
+    content = os.urandom(3 * 1024 * 1024)
+    url = f"{root_of(run)}/model/model.pkl"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        put(client, url, b"first")
+        assert put(client, url, content).status_code == 200
+    stored = test_s3_storage.stored_keys(bucket)
+    row = StagedArtifact.objects.get()
+    download = b"".join(client.get(url).streaming_content)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.delete(root_of(run))
+
+    assert stored == {row.storage_name}
+    assert row.sha256 == hashlib.sha256(content).hexdigest()
+    assert download == content
+    assert test_s3_storage.stored_keys(bucket) == set()
+
+
 def test_it_deletes_a_file_or_a_folder(mlflow_as, alice, run, django_capture_on_commit_callbacks):
     client = mlflow_as(alice)
     for path in ("model/MLmodel", "model/model.pkl", "notes.txt"):
@@ -230,6 +281,22 @@ def test_a_body_cut_short_is_refused_and_nothing_is_stored(mlflow_as, alice, run
     assert stored_upload_folders(f"mlflow/runs/{run.run_id}") == []
 
 
+def test_a_chunked_body_a_server_cannot_de_chunk_is_a_411_not_an_empty_file(mlflow_as, alice, run):
+    """Django's own server and test client read a chunked body as empty: refused, not stored."""
+    answer = mlflow_as(alice).generic(
+        "PUT",
+        f"{root_of(run)}/model.pkl",
+        b"5\r\nhello\r\n0\r\n\r\n",
+        content_type="application/octet-stream",
+        HTTP_TRANSFER_ENCODING="chunked",
+        CONTENT_LENGTH="",
+    )
+
+    assert answer.status_code == 411
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert not StagedArtifact.objects.exists()
+
+
 def test_another_teams_run_does_not_exist_for_you(mlflow_as, people, run):
     client = mlflow_as(people["mallory"])
     put(mlflow_as(people["alice"]), f"{root_of(run)}/model.pkl", b"secret")
@@ -253,6 +320,26 @@ def test_a_run_in_another_experiment_is_not_found_at_this_one(mlflow_as, alice, 
     answer = put(mlflow_as(alice), f"{ARTIFACTS}/{other.pk}/{run.run_id}/artifacts/x", b"x")
 
     assert answer.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "nothing",
+        "1/a-run/not-artifacts/x",
+        "99999999999999999999/a-run/artifacts/x",
+        "\u00b2/a-run/artifacts/x",
+        "registered/fraud-detector/\u00b2/x",
+        "registered/fraud-detector/99999999999999999999/x",
+    ],
+)
+def test_a_path_in_nothing_vetted_holds_is_not_found(mlflow_as, alice, path):
+    client = mlflow_as(alice)
+
+    answers = [client.get(f"{ARTIFACTS}/{path}"), client.get(ARTIFACTS, {"path": path})]
+
+    assert [a.status_code for a in answers] == [404, 404]
+    assert {a.json()["error_code"] for a in answers} == {"RESOURCE_DOES_NOT_EXIST"}
 
 
 def test_a_read_token_cannot_upload_or_delete(mlflow_as, alice, run):
@@ -359,6 +446,26 @@ def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, to
 
     assert received.hexdigest() == expected
     assert StagedArtifact.objects.get().sha256 == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_sending_past_the_limit_reads_its_413(
+    needs_postgres, live_server, alice, token_for, teams, settings
+):
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    run = _run(teams["fraud"], alice)
+
+    answer = httpx.put(
+        f"{live_server.url}{root_of(run)}/weights.bin",
+        content=b"x" * (5 * 1024 * 1024),
+        headers={"Authorization": f"Bearer {token_for(alice)}"},
+        timeout=60,
+    )
+
+    assert answer.status_code == 413
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "1.0 MiB" in answer.json()["message"]
+    assert not StagedArtifact.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
