@@ -18,6 +18,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
+from accounts.models import Membership, Role
 from registry.models import ModelVersion, RegisteredModel
 from reviews import services as reviews
 from reviews.models import Decision, Policy
@@ -306,6 +307,21 @@ def test_basic_credentials_work_a_read_token_cannot_write_and_other_teams_see_no
         mlflow_as(people["mallory"]).client.get_registered_model(NAME)
     assert error_code(raised) == "RESOURCE_DOES_NOT_EXIST"
     assert not RegisteredModel.objects.filter(name="another").exists()
+
+
+def test_a_user_of_two_teams_needs_a_team_limited_token_and_the_error_says_so(
+    mlflow_as, teams, people
+):
+    mallory = people["mallory"]
+    Membership.objects.create(user=mallory, team=teams["fraud"], role=Role.DATA_SCIENTIST)
+
+    with pytest.raises(MlflowException) as raised:
+        mlflow_as(mallory).client.create_registered_model(NAME)
+    assert error_code(raised) == "INVALID_PARAMETER_VALUE"
+    assert "limited to one team" in raised.value.message
+
+    mlflow_as(mallory, team=teams["growth"]).client.create_registered_model(NAME)
+    assert RegisteredModel.objects.get(name=NAME).team == teams["growth"]
 
 
 @pytest.mark.parametrize(
