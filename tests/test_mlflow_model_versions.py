@@ -7,7 +7,9 @@ MLflow's client logs them; versions are made from them by model-versions/create.
 import hashlib
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from django.db import connection
 from django.test import Client
@@ -18,6 +20,7 @@ from mlflow_api import artifact_store
 from mlflow_api.models import LoggedModel, Run, VersionSource
 from registry import services
 from registry.models import Artifact, ModelAlias, ModelVersion, Stage
+from tests.page_factories import assert_strict_page, count_queries
 from tests.promotions import promote
 
 API = "/mlflow/api/2.0/mlflow"
@@ -433,6 +436,29 @@ def test_create_needs_a_model_the_caller_sees_and_the_write_scope(
         "POST", "model-versions/create", 400, "INVALID_PARAMETER_VALUE", name="fraud-detector"
     )
     assert versions_of(model) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_creates_number_the_versions_1_to_n(
+    needs_postgres, live_server, alice, token_for, model, logged_model
+):
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+    body = {"name": "fraud-detector", "source": f"models:/{logged_model.model_id}"}
+
+    def create(_) -> str:
+        answer = httpx.post(
+            f"{live_server.url}{API}/model-versions/create", json=body, headers=headers, timeout=120
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["model_version"]["version"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        numbers = sorted(pool.map(create, range(4)), key=int)
+
+    assert numbers == ["1", "2", "3", "4"]
+    assert versions_of(model) == [1, 2, 3, 4]
+    listed = json.loads(LoggedModel.objects.get(pk=logged_model.pk).tags["mlflow.modelVersions"])
+    assert sorted(entry["version"] for entry in listed) == numbers
 
 
 # --- read, search, edit, delete -------------------------------------------------------------
@@ -874,6 +900,23 @@ def test_the_version_page_shows_where_an_mlflow_version_came_from(
     assert "bright-owl-42" in html
     assert "fraud-training" in html
     assert "transactions-2026-11" in html
+    assert_strict_page(page)
+
+
+def test_a_version_from_mlflow_costs_its_page_no_more_queries_than_a_pushed_one(
+    client, alice, registered
+):
+    pushed = services.register_version(
+        actor=alice,
+        model=registered,
+        lineage=services.Lineage(),
+        upload=services.Upload(files=[("model.pkl", io.BytesIO(b"weights"))]),
+    )[0]
+    client.force_login(alice)
+    count_queries(client, "/models/fraud-detector/versions/1/")  # the session's first page
+
+    from_mlflow = count_queries(client, "/models/fraud-detector/versions/1/")
+    assert count_queries(client, f"/models/fraud-detector/versions/{pushed.number}/") == from_mlflow
 
 
 def test_a_version_pushed_to_vetted_has_no_mlflow_panel(client, alice, model):

@@ -5,7 +5,7 @@ sha256s and a load check, and a stage or alias moved here passes the same gates 
 pages, the API and the CLI (a refusal is PERMISSION_DENIED with the gate's message).
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -197,10 +197,7 @@ def transition_stage(call: Call) -> dict:
     version = _version(call)
     stage = stage_from_mlflow(call.required("stage"))
     call.boolean("archive_existing_versions")  # checked for its type; see the docstring
-    try:
-        services.set_stage(actor=call.user, version=version, stage=stage)
-    except ValidationError as exc:
-        raise invalid(" ".join(exc.messages)) from None
+    services.set_stage(actor=call.user, version=version, stage=stage)
     return _answer(version)
 
 
