@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from mlflow_api.models import Experiment, LoggedModel, Run, StagedArtifact
+from mlflow_api.models import LoggedModel, Run, StagedArtifact
 from registry.services import artifact_storage
 from tests import test_chunked_bodies, test_s3_storage
 from tests.page_factories import pushed_version, registered_model
@@ -24,26 +24,40 @@ s3_endpoint = test_s3_storage.s3_endpoint  # moto's S3 server
 bucket = test_s3_storage.bucket  # artifact storage on it
 
 
-def _run(team, user, experiment=None) -> Run:
-    experiment = experiment or Experiment.objects.create(team=team, name=f"exp-{uuid.uuid4().hex}")
-    return Run.objects.create(run_id=uuid.uuid4().hex, experiment=experiment, team=team, user=user)
-
-
-@pytest.fixture
-def run(teams, alice) -> Run:
-    return _run(teams["fraud"], alice)
-
-
-@pytest.fixture
-def logged_model(teams, alice, run) -> LoggedModel:
-    return LoggedModel.objects.create(
-        model_id=f"m-{uuid.uuid4().hex}",
-        experiment=run.experiment,
-        team=teams["fraud"],
-        user=alice,
-        source_run=run,
-        name="model",
+def tracking_call(token: str, endpoint: str, **body) -> dict:
+    """A tracking call as MLflow's client makes it while it logs."""
+    answer = Client().post(
+        f"/mlflow/api/2.0/mlflow/{endpoint}",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
     )
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def logged_run(token: str) -> Run:
+    """A run in an experiment of its own, made through the tracking endpoints."""
+    experiment = tracking_call(token, "experiments/create", name=f"exp-{uuid.uuid4().hex}")
+    run = tracking_call(token, "runs/create", experiment_id=experiment["experiment_id"])
+    return Run.objects.get(run_id=run["run"]["info"]["run_id"])
+
+
+@pytest.fixture
+def run(alice, token_for) -> Run:
+    return logged_run(token_for(alice))
+
+
+@pytest.fixture
+def logged_model(alice, token_for, run) -> LoggedModel:
+    created = tracking_call(
+        token_for(alice),
+        "logged-models",
+        experiment_id=str(run.experiment_id),
+        name="model",
+        source_run_id=run.run_id,
+    )
+    return LoggedModel.objects.get(model_id=created["model"]["info"]["model_id"])
 
 
 @pytest.fixture
@@ -314,10 +328,10 @@ def test_another_teams_run_does_not_exist_for_you(mlflow_as, people, run):
     assert StagedArtifact.objects.get().size == len(b"secret")
 
 
-def test_a_run_in_another_experiment_is_not_found_at_this_one(mlflow_as, alice, run, teams):
-    other = Experiment.objects.create(team=teams["fraud"], name="other")
+def test_a_run_in_another_experiment_is_not_found_at_this_one(mlflow_as, alice, token_for, run):
+    other = logged_run(token_for(alice)).experiment_id
 
-    answer = put(mlflow_as(alice), f"{ARTIFACTS}/{other.pk}/{run.run_id}/artifacts/x", b"x")
+    answer = put(mlflow_as(alice), f"{ARTIFACTS}/{other}/{run.run_id}/artifacts/x", b"x")
 
     assert answer.status_code == 404
 
@@ -420,8 +434,8 @@ def test_server_info_tells_the_client_to_upload_without_multipart(mlflow_as, ali
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, token_for, teams):
-    run = _run(teams["fraud"], alice)
+def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, token_for):
+    run = logged_run(token_for(alice))
     headers = {"Authorization": f"Bearer {token_for(alice)}"}
     url = f"{live_server.url}{root_of(run)}/model/weights.bin"
     chunk = os.urandom(1024 * 1024)
@@ -450,10 +464,10 @@ def test_a_50_mb_file_streams_up_and_down(needs_postgres, live_server, alice, to
 
 @pytest.mark.django_db(transaction=True)
 def test_a_client_sending_past_the_limit_reads_its_413(
-    needs_postgres, live_server, alice, token_for, teams, settings
+    needs_postgres, live_server, alice, token_for, settings
 ):
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
-    run = _run(teams["fraud"], alice)
+    run = logged_run(token_for(alice))
 
     answer = httpx.put(
         f"{live_server.url}{root_of(run)}/weights.bin",
@@ -470,9 +484,9 @@ def test_a_client_sending_past_the_limit_reads_its_413(
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_uploads_of_one_path_leave_one_whole_file(
-    needs_postgres, live_server, alice, token_for, teams
+    needs_postgres, live_server, alice, token_for
 ):
-    run = _run(teams["fraud"], alice)
+    run = logged_run(token_for(alice))
     headers = {"Authorization": f"Bearer {token_for(alice)}"}
     url = f"{live_server.url}{root_of(run)}/model/weights.bin"
     bodies = [bytes([i]) * (2 * 1024 * 1024) for i in range(8)]
@@ -493,12 +507,12 @@ def test_parallel_uploads_of_one_path_leave_one_whole_file(
 
 @pytest.mark.django_db(transaction=True)
 def test_mlflows_own_artifact_client_logs_lists_and_downloads(
-    needs_postgres, live_server, alice, token_for, teams, tmp_path, monkeypatch
+    needs_postgres, live_server, alice, token_for, tmp_path, monkeypatch
 ):
     """The artifact repository MLflow's client uses for `mlflow-artifacts:/` URIs, unchanged."""
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    run = _run(teams["fraud"], alice)
+    run = logged_run(token_for(alice))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{live_server.url}/mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token_for(alice))
     source = tmp_path / "model"
@@ -522,13 +536,13 @@ def test_mlflows_own_artifact_client_logs_lists_and_downloads(
 
 
 def test_mlflows_client_logs_an_empty_file_through_gunicorn(
-    gunicorn, alice, token_for, teams, tmp_path, monkeypatch
+    gunicorn, alice, token_for, tmp_path, monkeypatch
 ):
     """requests sends an empty file chunked (no Content-Length): gunicorn de-chunks it, and an
     empty `__init__.py` in a model's code is stored as the empty file it is."""
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    run = _run(teams["fraud"], alice)
+    run = logged_run(token_for(alice))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{gunicorn}/mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token_for(alice))
     (tmp_path / "__init__.py").write_bytes(b"")
@@ -546,8 +560,8 @@ def test_mlflows_client_logs_an_empty_file_through_gunicorn(
     )
 
 
-def test_a_chunked_body_is_stored_whole_through_gunicorn(gunicorn, alice, token_for, teams):
-    run = _run(teams["fraud"], alice)
+def test_a_chunked_body_is_stored_whole_through_gunicorn(gunicorn, alice, token_for):
+    run = logged_run(token_for(alice))
     content = os.urandom(3 * 1024 * 1024)
 
     def chunks():
