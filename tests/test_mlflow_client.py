@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import mlflow.data
 import mlflow.sklearn
 import pytest
 from django.urls import reverse
@@ -60,6 +61,7 @@ def log_trained(model, features, *, registered_model_name=None, params=None, acc
     """One training run as a data scientist writes it; the ModelInfo of the logged model."""
     with mlflow.start_run(tags=GIT_TAGS):
         mlflow.log_params(params or {"max_iter": 500})
+        mlflow.log_input(mlflow.data.from_pandas(features, name="iris-train"), context="training")
         if accuracy is not None:
             mlflow.log_metric("accuracy", accuracy)
         return mlflow.sklearn.log_model(
@@ -108,7 +110,8 @@ def test_logging_twice_registers_versions_1_and_2_with_the_runs_lineage(
     client.force_login(alice)
     page = client.get(reverse("registry:version_detail", args=[NAME, 1])).content.decode()
     assert COMMIT in page and "accuracy" in page and "0.97" in page and ">C<" in page
-    assert first.run_id in page and "fraud-detection" in page  # the MLflow panel
+    # The MLflow panel: the run, its experiment and the dataset it logged.
+    assert first.run_id in page and "fraud-detection" in page and "iris-train" in page
 
 
 def test_a_registered_versions_files_are_what_was_logged_with_their_sha256(
