@@ -533,6 +533,21 @@ def test_search_filters_orders_and_pages_with_opaque_tokens(mlflow_as, alice, pe
         order_by="version_number ASC",
     )
     assert [v["version"] for v in ordered["model_versions"]] == ["1", "2", "3"]
+    client.ok(
+        "POST",
+        "model-versions/set-tag",
+        name="fraud-detector",
+        version="2",
+        key="team.ok",
+        value="yes",
+    )
+    run_id = ModelVersion.objects.get(model=registered, number=1).mlflow_source.mlflow_run_id
+    by_run_and_tag = client.ok(
+        "GET",
+        "model-versions/search",
+        filter=f"run_id = '{run_id}' AND tag.`team.ok` = 'yes'",
+    )
+    assert [v["version"] for v in by_run_and_tag["model_versions"]] == ["2"]
     assert mlflow_as(people["mallory"]).ok("GET", "model-versions/search") == {"model_versions": []}
     client.error(
         "GET", "model-versions/search", 400, "INVALID_PARAMETER_VALUE", order_by="size DESC"
