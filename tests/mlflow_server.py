@@ -75,13 +75,16 @@ def _reset_mlflow_globals() -> None:
 
 
 @pytest.fixture
-def mlflow_as(live_server, token_for, monkeypatch):
-    """mlflow_as(user, scopes="read,write", basic=False) → an MlflowConnection on the live Vetted.
+def mlflow_as(live_server, monkeypatch):
+    """mlflow_as(user, scopes="read,write", basic=False, team=None) → an MlflowConnection on the
+    live Vetted, with a new token of that user (limited to `team` if given).
 
     With basic=True the token travels as MLFLOW_TRACKING_PASSWORD beside the user's name, as a
     team that set both variables would have it.
     """
     import mlflow
+
+    from accounts.services import create_token
 
     for name in MLFLOW_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -89,8 +92,10 @@ def mlflow_as(live_server, token_for, monkeypatch):
         monkeypatch.setenv(name, value)
     _reset_mlflow_globals()
 
-    def connect(user, scopes: str = "read,write", *, basic: bool = False) -> MlflowConnection:
-        token = token_for(user, scopes)
+    def connect(
+        user, scopes: str = "read,write", *, basic: bool = False, team=None
+    ) -> MlflowConnection:
+        _, token = create_token(user=user, name="mlflow", scopes=scopes.split(","), team=team)
         uri = f"{live_server.url}/mlflow"
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         if basic:
@@ -98,6 +103,8 @@ def mlflow_as(live_server, token_for, monkeypatch):
             monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user.username)
             monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", token)
         else:
+            monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+            monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
             monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
         return MlflowConnection(uri=uri, token=token, client=mlflow.MlflowClient(uri, uri))
 

@@ -11,15 +11,18 @@ import json
 from pathlib import Path
 
 import mlflow
+import mlflow.data
 import mlflow.sklearn
 import pytest
 from django.urls import reverse
 from mlflow.exceptions import MlflowException
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-from sklearn.tree import DecisionTreeClassifier
 
+from accounts.models import Membership, Role
 from registry.models import ModelVersion, RegisteredModel
+from reviews import services as reviews
+from reviews.models import Decision, Policy
 from tests.promotions import promote
 
 pytest_plugins = ["tests.mlflow_server"]
@@ -31,6 +34,8 @@ GIT_TAGS = {
     "mlflow.source.git.branch": "main",
     "mlflow.source.git.repoURL": "https://github.com/acme/fraud",
 }
+# Given, so MLflow skips inferring them (a subprocess loading the model: seconds per log_model).
+REQUIREMENTS = ["scikit-learn"]
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +51,17 @@ def regression(iris):
 
 
 @pytest.fixture(scope="module")
-def stump(iris):
-    """Predicts only two of the three classes: easy to tell from the regression."""
+def underfit(iris):
+    """So strongly regularised that it predicts differently from `regression`: easy to tell."""
     features, target = iris
-    return DecisionTreeClassifier(max_depth=1, random_state=0).fit(features, target)
+    return LogisticRegression(C=0.001, max_iter=500).fit(features, target)
 
 
 def log_trained(model, features, *, registered_model_name=None, params=None, accuracy=None):
     """One training run as a data scientist writes it; the ModelInfo of the logged model."""
     with mlflow.start_run(tags=GIT_TAGS):
         mlflow.log_params(params or {"max_iter": 500})
+        mlflow.log_input(mlflow.data.from_pandas(features, name="iris-train"), context="training")
         if accuracy is not None:
             mlflow.log_metric("accuracy", accuracy)
         return mlflow.sklearn.log_model(
@@ -63,6 +69,7 @@ def log_trained(model, features, *, registered_model_name=None, params=None, acc
             name="model",
             registered_model_name=registered_model_name,
             input_example=features.head(3),
+            pip_requirements=REQUIREMENTS,
         )
 
 
@@ -79,7 +86,7 @@ def sha256s(folder: Path) -> dict[str, str]:
 
 
 def test_logging_twice_registers_versions_1_and_2_with_the_runs_lineage(
-    mlflow_as, alice, client, iris, regression, stump
+    mlflow_as, alice, client, iris, regression, underfit
 ):
     features, _ = iris
     mlflow_as(alice)
@@ -88,9 +95,10 @@ def test_logging_twice_registers_versions_1_and_2_with_the_runs_lineage(
     first = log_trained(
         regression, features, registered_model_name=NAME, params={"C": 0.5}, accuracy=0.97
     )
-    second = log_trained(stump, features, registered_model_name=NAME, params={"C": 0.5})
+    second = log_trained(underfit, features, registered_model_name=NAME, params={"C": 0.5})
 
-    assert (first.registered_model_version, second.registered_model_version) == (1, 2)
+    # A string over REST, as with `mlflow server` (only local stores give an int).
+    assert (first.registered_model_version, second.registered_model_version) == ("1", "2")
     model = RegisteredModel.objects.get(name=NAME)
     assert model.team.slug == "fraud" and model.created_by == alice
     version = ModelVersion.objects.get(model=model, number=1)
@@ -102,6 +110,8 @@ def test_logging_twice_registers_versions_1_and_2_with_the_runs_lineage(
     client.force_login(alice)
     page = client.get(reverse("registry:version_detail", args=[NAME, 1])).content.decode()
     assert COMMIT in page and "accuracy" in page and "0.97" in page and ">C<" in page
+    # The MLflow panel: the run, its experiment and the dataset it logged.
+    assert first.run_id in page and "fraud-detection" in page and "iris-train" in page
 
 
 def test_a_registered_versions_files_are_what_was_logged_with_their_sha256(
@@ -116,7 +126,7 @@ def test_a_registered_versions_files_are_what_was_logged_with_their_sha256(
     frozen = ModelVersion.objects.get(model__name=NAME, number=1)
     stored = {artifact.path: artifact.sha256 for artifact in frozen.artifacts.all()}
     assert stored == sha256s(logged)
-    assert "MLmodel" in stored and "model.pkl" in stored
+    assert "MLmodel" in stored and "model.skops" in stored
 
 
 def test_log_model_without_an_active_run_registers_a_version_from_the_logged_model(
@@ -124,7 +134,9 @@ def test_log_model_without_an_active_run_registers_a_version_from_the_logged_mod
 ):
     conn = mlflow_as(alice)
 
-    info = mlflow.sklearn.log_model(regression, name="model", registered_model_name=NAME)
+    info = mlflow.sklearn.log_model(
+        regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
+    )
 
     assert mlflow.active_run() is None
     assert info.model_uri.startswith("models:/m-")
@@ -142,7 +154,7 @@ def test_register_model_from_a_runs_uri_and_from_a_logged_models_uri(
     from_run = mlflow.register_model(f"runs:/{info.run_id}/model", NAME)
     from_logged_model = mlflow.register_model(info.model_uri, NAME)
 
-    assert (from_run.version, from_logged_model.version) in [("1", "2"), (1, 2)]
+    assert (from_run.version, from_logged_model.version) == ("1", "2")
     assert from_run.run_id == info.run_id
     for number in (1, 2):
         version = ModelVersion.objects.get(model__name=NAME, number=number)
@@ -153,7 +165,9 @@ def test_register_model_from_a_runs_uri_and_from_a_logged_models_uri(
 
 def test_aliases_and_tags_round_trip_and_an_unknown_alias_is_invalid(mlflow_as, alice, regression):
     client = mlflow_as(alice).client
-    info = mlflow.sklearn.log_model(regression, name="model", registered_model_name=NAME)
+    info = mlflow.sklearn.log_model(
+        regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
+    )
     mlflow.register_model(info.model_uri, NAME)
 
     client.set_registered_model_alias(NAME, "challenger", "1")
@@ -181,7 +195,9 @@ def test_aliases_and_tags_round_trip_and_an_unknown_alias_is_invalid(mlflow_as, 
 
 def test_search_model_versions_pages_through_every_version(mlflow_as, alice, regression):
     client = mlflow_as(alice).client
-    info = mlflow.sklearn.log_model(regression, name="model", registered_model_name=NAME)
+    info = mlflow.sklearn.log_model(
+        regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
+    )
     for _ in range(4):
         mlflow.register_model(info.model_uri, NAME)
 
@@ -200,12 +216,12 @@ def test_search_model_versions_pages_through_every_version(mlflow_as, alice, reg
 
 
 def test_a_new_process_loads_by_alias_latest_number_and_production_and_predicts_the_same(
-    mlflow_as, alice, bob, iris, regression, stump
+    mlflow_as, alice, bob, iris, regression, underfit
 ):
     features, _ = iris
     conn = mlflow_as(alice)
     log_trained(regression, features, registered_model_name=NAME)
-    log_trained(stump, features, registered_model_name=NAME)
+    log_trained(underfit, features, registered_model_name=NAME)
     conn.client.set_registered_model_alias(NAME, "challenger", "1")
     promote(
         ModelVersion.objects.get(model__name=NAME, number=1),
@@ -227,45 +243,57 @@ def test_a_new_process_loads_by_alias_latest_number_and_production_and_predicts_
 
     predicted = json.loads(out.strip().splitlines()[-1])
     by_regression = regression.predict(features).tolist()
-    by_stump = stump.predict(features).tolist()
-    assert by_regression != by_stump
+    by_underfit = underfit.predict(features).tolist()
+    assert by_regression != by_underfit
     assert predicted == {
         uris[0]: by_regression,
-        uris[1]: by_stump,
-        uris[2]: by_stump,
+        uris[1]: by_underfit,
+        uris[2]: by_underfit,
         uris[3]: by_regression,
     }
 
 
-def test_moving_a_stage_through_mlflow_is_denied_naming_the_request_page(
-    mlflow_as, alice, regression
+def test_moving_a_stage_through_mlflow_is_denied_naming_the_version_page(
+    mlflow_as, alice, regression, live_server, settings
 ):
+    settings.SITE_URL = live_server.url
     client = mlflow_as(alice).client
-    mlflow.sklearn.log_model(regression, name="model", registered_model_name=NAME)
+    mlflow.sklearn.log_model(
+        regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
+    )
 
     with pytest.raises(MlflowException) as raised:
         client.transition_model_version_stage(NAME, "1", "Production")
 
     assert error_code(raised) == "PERMISSION_DENIED"
-    assert reverse("registry:version_detail", args=[NAME, 1]) in raised.value.message
+    page = live_server.url + reverse("registry:version_detail", args=[NAME, 1])
+    assert page in raised.value.message
     assert ModelVersion.objects.get(model__name=NAME, number=1).stage == "none"
 
 
-def test_moving_a_gated_alias_is_denied_naming_the_request_page(
-    mlflow_as, alice, teams, regression
+def test_a_gated_alias_is_denied_naming_the_open_request_and_moves_once_it_is_merged(
+    mlflow_as, alice, bob, teams, regression, live_server, settings
 ):
-    from reviews.models import Policy
-
+    settings.SITE_URL = live_server.url
     Policy.objects.create(team=teams["fraud"], to_stage="production", aliases=["champion"])
     client = mlflow_as(alice).client
-    mlflow.sklearn.log_model(regression, name="model", registered_model_name=NAME)
+    mlflow.sklearn.log_model(
+        regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
+    )
+    version = ModelVersion.objects.select_related("model__team").get(model__name=NAME, number=1)
+    request = reviews.open_request(actor=alice, version=version, to_stage="production")
 
     with pytest.raises(MlflowException) as raised:
         client.set_registered_model_alias(NAME, "champion", "1")
 
     assert error_code(raised) == "PERMISSION_DENIED"
-    assert reverse("registry:version_detail", args=[NAME, 1]) in raised.value.message
+    page = live_server.url + reverse("reviews:request", args=[request.number])
+    assert page in raised.value.message
     assert client.get_registered_model(NAME).aliases == {}
+    reviews.give_review(actor=bob, request=request, decision=Decision.APPROVE)
+    reviews.merge(actor=bob, request=request)
+    client.set_registered_model_alias(NAME, "champion", "1")
+    assert client.get_model_version_by_alias(NAME, "champion").current_stage == "Production"
 
 
 def test_basic_credentials_work_a_read_token_cannot_write_and_other_teams_see_nothing(
@@ -282,6 +310,21 @@ def test_basic_credentials_work_a_read_token_cannot_write_and_other_teams_see_no
         mlflow_as(people["mallory"]).client.get_registered_model(NAME)
     assert error_code(raised) == "RESOURCE_DOES_NOT_EXIST"
     assert not RegisteredModel.objects.filter(name="another").exists()
+
+
+def test_a_user_of_two_teams_needs_a_team_limited_token_and_the_error_says_so(
+    mlflow_as, teams, people
+):
+    mallory = people["mallory"]
+    Membership.objects.create(user=mallory, team=teams["fraud"], role=Role.DATA_SCIENTIST)
+
+    with pytest.raises(MlflowException) as raised:
+        mlflow_as(mallory).client.create_registered_model(NAME)
+    assert error_code(raised) == "INVALID_PARAMETER_VALUE"
+    assert "limited to one team" in raised.value.message
+
+    mlflow_as(mallory, team=teams["growth"]).client.create_registered_model(NAME)
+    assert RegisteredModel.objects.get(name=NAME).team == teams["growth"]
 
 
 @pytest.mark.parametrize(
