@@ -22,11 +22,9 @@ from registry.models import ModelVersion, RegisteredModel
 
 from . import artifact_store, lineage
 from .models import LoggedModel, ModelVersionTag, Run, VersionSource
-from .wire import RESOURCE_CONFLICT, Call, MlflowError, invalid, not_found
+from .wire import RESOURCE_CONFLICT, Call, MlflowError, check_tag, invalid, not_found
 
 VETTED_TAG_PREFIX = "vetted."  # tags Vetted writes itself (vetted.load_check): read-only
-MAX_TAG_KEY_LENGTH = 250
-MAX_TAG_VALUE_LENGTH = 100_000  # MLflow's limits for registry tags
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 ONLY_OWN_ARTIFACTS = (
@@ -36,12 +34,9 @@ ONLY_OWN_ARTIFACTS = (
 )
 
 
-def check_tag(key: str, value: str) -> None:
-    """A version tag a client may write: MLflow's length limits, and no `vetted.*` key."""
-    if not key or len(key) > MAX_TAG_KEY_LENGTH:
-        raise invalid(f"A tag key must be 1-{MAX_TAG_KEY_LENGTH} characters.")
-    if len(value) > MAX_TAG_VALUE_LENGTH:
-        raise invalid(f"The value of tag {key!r} is longer than {MAX_TAG_VALUE_LENGTH} characters.")
+def check_version_tag(key: str, value: str) -> None:
+    """A version tag a client may write: MLflow's rules for tags, and no `vetted.*` key."""
+    check_tag(key, value)
     if key.startswith(VETTED_TAG_PREFIX):
         raise invalid(f"Tags starting with {VETTED_TAG_PREFIX!r} are Vetted's own and read-only.")
 
@@ -67,9 +62,14 @@ def register_from_source(
     run_link: str = "",
     model_id: str | None = None,
 ) -> ModelVersion:
-    """A new version of `model` holding a copy of the files `source` names, READY at once."""
+    """A new version of `model` holding a copy of the files `source` names, READY at once.
+
+    `vetted.*` tags sent along are dropped, not refused: MLflow's copy_model_version sends the
+    source version's tags back, Vetted's own among them, and the new version gets its own.
+    """
+    tags = {key: value for key, value in tags.items() if not key.startswith(VETTED_TAG_PREFIX)}
     for key, value in tags.items():
-        check_tag(key, value)
+        check_version_tag(key, value)
     origin = _resolve(call, source)
     if origin.run is None and origin.logged_model is not None:
         origin.run = origin.logged_model.source_run

@@ -106,11 +106,11 @@ class Call:
         if value is None or value == "":
             return default
         if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
-            raise invalid(f"Parameter '{name}' must be an integer, not {value!r}.")
+            raise invalid(f"Parameter '{name}' must be an integer, got '{value}'.")
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise invalid(f"Parameter '{name}' must be an integer, not {value!r}.") from None
+            raise invalid(f"Parameter '{name}' must be an integer, got '{value}'.") from None
 
     def number(self, name: str) -> float | None:
         """A float; MLflow sends NaN and ±Infinity as the strings "NaN", "Infinity"."""

@@ -193,6 +193,24 @@ def test_aliases_and_tags_round_trip_and_an_unknown_alias_is_invalid(mlflow_as, 
     assert error_code(raised) == "INVALID_PARAMETER_VALUE"
 
 
+def test_copy_model_version_copies_files_and_tags_into_another_model(mlflow_as, alice, regression):
+    client = mlflow_as(alice).client
+    mlflow.sklearn.log_model(
+        regression, name="model", registered_model_name=NAME, pip_requirements=REQUIREMENTS
+    )
+    client.set_model_version_tag(NAME, "1", "validated", "yes")
+
+    copied = client.copy_model_version(f"models:/{NAME}/1", "fraud-detector-shadow")
+
+    assert copied.name == "fraud-detector-shadow" and copied.version == "1"
+    assert copied.tags["validated"] == "yes"
+    original = ModelVersion.objects.get(model__name=NAME, number=1)
+    copy = ModelVersion.objects.get(model__name="fraud-detector-shadow", number=1)
+    assert sorted(copy.artifacts.values_list("path", "sha256")) == sorted(
+        original.artifacts.values_list("path", "sha256")
+    )
+
+
 def test_search_model_versions_pages_through_every_version(mlflow_as, alice, regression):
     client = mlflow_as(alice).client
     info = mlflow.sklearn.log_model(

@@ -391,17 +391,18 @@ def test_another_teams_run_is_not_a_source(mlflow_as, people, teams, logged_mode
     assert not ModelVersion.objects.filter(model__name="growth-model").exists()
 
 
-def test_vetted_tags_cannot_be_sent(mlflow_as, alice, model, logged_model):
-    mlflow_as(alice).error(
+def test_vetted_tags_sent_at_create_are_dropped_for_vetted_own(mlflow_as, alice, model, logged_model):
+    # MLflow's copy_model_version sends the source version's tags back, vetted.* among them.
+    created = mlflow_as(alice).ok(
         "POST",
         "model-versions/create",
-        400,
-        "INVALID_PARAMETER_VALUE",
         name="fraud-detector",
         source=f"models:/{logged_model.model_id}",
-        tags=[{"key": "vetted.load_check", "value": "passed"}],
-    )
-    assert versions_of(model) == []
+        tags=[{"key": "vetted.load_check", "value": "passed"}, {"key": "team", "value": "risk"}],
+    )["model_version"]
+
+    tags = {tag["key"]: tag["value"] for tag in created["tags"]}
+    assert tags == {"team": "risk", "vetted.load_check": "pending"}
 
 
 def test_create_needs_a_model_the_caller_sees_and_the_write_scope(

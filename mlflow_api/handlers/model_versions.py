@@ -128,7 +128,7 @@ def set_tag(call: Call) -> dict:
     version = _version(call)
     key = call.required("key")
     value = call.text("value", "") or ""
-    freeze.check_tag(key, value)
+    freeze.check_version_tag(key, value)
     _require_edit(call, version)
     with transaction.atomic():
         previous = ModelVersionTag.objects.filter(version=version, key=key).first()
@@ -150,7 +150,7 @@ def set_tag(call: Call) -> dict:
 def delete_tag(call: Call) -> dict:
     version = _version(call)
     key = call.required("key")
-    freeze.check_tag(key, "")
+    freeze.check_version_tag(key, "")
     _require_edit(call, version)
     with transaction.atomic():
         previous = ModelVersionTag.objects.filter(version=version, key=key).first()
