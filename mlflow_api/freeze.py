@@ -22,9 +22,9 @@ from registry.models import ModelVersion, RegisteredModel
 
 from . import artifact_store, lineage
 from .models import LoggedModel, ModelVersionTag, Run, VersionSource
-from .wire import RESOURCE_CONFLICT, Call, MlflowError, check_tag, invalid, not_found
+from .tags import VETTED_TAG_PREFIX, check_version_tag
+from .wire import RESOURCE_CONFLICT, Call, MlflowError, invalid, not_found
 
-VETTED_TAG_PREFIX = "vetted."  # tags Vetted writes itself (vetted.load_check): read-only
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 ONLY_OWN_ARTIFACTS = (
@@ -32,13 +32,6 @@ ONLY_OWN_ARTIFACTS = (
     " MLFLOW_TRACKING_URI pointing at Vetted's /mlflow, then register `models:/m-<id>` or"
     " `runs:/<run_id>/<path>`."
 )
-
-
-def check_version_tag(key: str, value: str) -> None:
-    """A version tag a client may write: MLflow's rules for tags, and no `vetted.*` key."""
-    check_tag(key, value)
-    if key.startswith(VETTED_TAG_PREFIX):
-        raise invalid(f"Tags starting with {VETTED_TAG_PREFIX!r} are Vetted's own and read-only.")
 
 
 class Origin:

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -25,11 +26,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from accounts.models import Team
-from audit.services import record
 from registry import services
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, Stage, StageChange
 
-from .models import ModelVersionTag, RegisteredModelTag, VersionSource
+from . import tags
+from .models import VersionSource
+from .tags import VETTED_TAG_PREFIX
 
 IMPORT_KEY_PREFIX = "mlflow-import:"
 # MLflow's stage names; several versions may share one there, one per model in Vetted.
@@ -38,8 +40,6 @@ SOURCE_STAGES: dict[str, str] = {
     "Production": Stage.PRODUCTION,
     "Archived": Stage.ARCHIVED,
 }
-# Tags Vetted writes itself (a Vetted server as the source): never copied back.
-VETTED_TAG_PREFIX = "vetted."
 PAGE_SIZE = 1000
 READY = "READY"  # a version whose registration failed or is pending has no files to copy
 
@@ -134,7 +134,9 @@ def _import_model(client, source_model, source_url, actor, team, summary, say) -
         say(f"{name}: created in team {team.slug}")
     else:
         summary.models_kept += 1
-    summary.tags_set += _reconcile_model_tags(actor, model, source_model.tags or {})
+    summary.tags_set += _copy_tags(
+        source_model.tags or {}, partial(tags.set_model_tag, actor=actor, model=model)
+    )
 
     imported: dict[str, ModelVersion] = {}
     source_versions = _source_versions(client, name)
@@ -152,7 +154,9 @@ def _import_model(client, source_model, source_url, actor, team, summary, say) -
             say(f"{name}: version {source_version.version} imported as version {version.number}")
         else:
             summary.versions_kept += 1
-        summary.tags_set += _reconcile_version_tags(actor, version, source_version.tags or {})
+        summary.tags_set += _copy_tags(
+            source_version.tags or {}, partial(tags.set_version_tag, actor=actor, version=version)
+        )
         imported[source_version.version] = version
 
     summary.stages_set += _copy_stages(actor, source_versions, imported, source_url, summary)
@@ -297,51 +301,11 @@ def _copy_stages(actor, source_versions, imported, source_url, summary) -> int:
     return moved
 
 
-def _reconcile_model_tags(actor, model: RegisteredModel, tags: dict[str, str]) -> int:
-    current = dict(model.mlflow_tags.values_list("key", "value"))
-    changed = 0
-    for key, value in sorted(tags.items()):
-        if key.startswith(VETTED_TAG_PREFIX) or current.get(key) == value:
-            continue
-        with transaction.atomic():
-            RegisteredModelTag.objects.update_or_create(
-                model=model, key=key, defaults={"value": value}
-            )
-            record(  # as the MLflow endpoint's set-tag records it
-                actor=actor,
-                verb="model.edited",
-                object_type="model",
-                object_id=model.pk,
-                object_name=model.name,
-                team=model.team,
-                model_name=model.name,
-                before={"mlflow_tags": {key: current[key]}} if key in current else None,
-                after={"mlflow_tags": {key: value}},
-            )
-        changed += 1
-    return changed
-
-
-def _reconcile_version_tags(actor, version: ModelVersion, tags: dict[str, str]) -> int:
-    current = dict(version.mlflow_tags.values_list("key", "value"))
-    changed = 0
-    for key, value in sorted(tags.items()):
-        if key.startswith(VETTED_TAG_PREFIX) or current.get(key) == value:
-            continue
-        with transaction.atomic():
-            ModelVersionTag.objects.update_or_create(
-                version=version, key=key, defaults={"value": value}
-            )
-            record(
-                actor=actor,
-                verb="version.tag_set",
-                object_type="version",
-                object_id=version.pk,
-                object_name=services.version_audit_name(version),
-                team=version.model.team,
-                model_name=version.model.name,
-                before={key: current[key]} if key in current else None,
-                after={key: value},
-            )
-        changed += 1
-    return changed
+def _copy_tags(source_tags: dict[str, str], set_tag) -> int:
+    """The source's tags onto the imported model or version: how many changed. Tags Vetted
+    writes itself (a Vetted server as the source) are never copied back."""
+    return sum(
+        set_tag(key=key, value=value)
+        for key, value in sorted(source_tags.items())
+        if not key.startswith(VETTED_TAG_PREFIX)
+    )

@@ -8,16 +8,13 @@ pages, the API and the CLI (a refusal is PERMISSION_DENIED with the gate's messa
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone
 
-from audit.services import record
 from registry import access, services
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 
-from .. import artifact_store, freeze
+from .. import artifact_store, freeze, tags
 from ..entities import model_version_json, stage_from_mlflow, versions_for_json
 from ..filters import parse_version_filter, version_ordering
-from ..models import ModelVersionTag, VersionSource
 from ..wire import Call, endpoint, invalid, max_results, not_found, page_offset, page_token
 
 BASE = "2.0/mlflow/model-versions"
@@ -60,11 +57,6 @@ def _version(call: Call) -> ModelVersion:
 def _answer(version: ModelVersion) -> dict:
     fresh = versions_for_json(ModelVersion.objects.filter(pk=version.pk)).get()
     return {"model_version": model_version_json(fresh)}
-
-
-def _touch(version: ModelVersion) -> None:
-    """MLflow's last_updated_timestamp of a version registered through it."""
-    VersionSource.objects.filter(version=version).update(updated_at=timezone.now())
 
 
 @endpoint(f"{BASE}/create", "POST", write=True)
@@ -113,7 +105,7 @@ def update(call: Call) -> dict:
             services.update_version_description(
                 actor=call.user, version=version, description=description
             )
-            _touch(version)
+            tags.touch(version)
     return _answer(version)
 
 
@@ -128,21 +120,9 @@ def set_tag(call: Call) -> dict:
     version = _version(call)
     key = call.required("key")
     value = call.text("value", "") or ""
-    freeze.check_version_tag(key, value)
+    tags.check_version_tag(key, value)
     _require_edit(call, version)
-    with transaction.atomic():
-        previous = ModelVersionTag.objects.filter(version=version, key=key).first()
-        ModelVersionTag.objects.update_or_create(
-            version=version, key=key, defaults={"value": value}
-        )
-        _touch(version)
-        _record_tag(
-            call,
-            "version.tag_set",
-            version,
-            before={key: previous.value} if previous else None,
-            after={key: value},
-        )
+    tags.set_version_tag(actor=call.user, version=version, key=key, value=value)
     return {}
 
 
@@ -150,15 +130,9 @@ def set_tag(call: Call) -> dict:
 def delete_tag(call: Call) -> dict:
     version = _version(call)
     key = call.required("key")
-    freeze.check_version_tag(key, "")
+    tags.check_version_tag(key, "")
     _require_edit(call, version)
-    with transaction.atomic():
-        previous = ModelVersionTag.objects.filter(version=version, key=key).first()
-        if previous is None:  # MLflow deletes a missing tag without a word
-            return {}
-        previous.delete()
-        _touch(version)
-        _record_tag(call, "version.tag_deleted", version, before={key: previous.value})
+    tags.delete_version_tag(actor=call.user, version=version, key=key)
     return {}
 
 
@@ -170,19 +144,6 @@ def _require_edit(call: Call, version: ModelVersion) -> None:
         or access.can(call.user, access.Action.PUSH, model)
     ):
         raise PermissionDenied("Your role does not allow tagging this model's versions.")
-
-
-def _record_tag(call: Call, verb: str, version: ModelVersion, **changes) -> None:
-    record(
-        actor=call.user,
-        verb=verb,
-        object_type="version",
-        object_id=version.pk,
-        object_name=services.version_audit_name(version),
-        team=version.model.team,
-        model_name=version.model.name,
-        **changes,
-    )
 
 
 @endpoint(f"{BASE}/get-download-uri", "GET", write=False)

@@ -10,11 +10,11 @@ from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
-from audit.services import record
 from registry import services
 from registry.access import Action, get_model_for, visible_models
 from registry.models import ModelAlias, ModelVersion, RegisteredModel, model_name_validator
 
+from .. import tags as mlflow_tags
 from ..entities import (
     model_version_json,
     registered_model_json,
@@ -103,30 +103,6 @@ def model_json(model: RegisteredModel) -> dict:
     return models_json(list(with_mlflow_relations(RegisteredModel.objects.filter(pk=model.pk))))[0]
 
 
-def _record_tag(call: Call, model: RegisteredModel, key: str, before, after) -> None:
-    record(
-        actor=call.user,
-        verb="model.edited",
-        object_type="model",
-        object_id=model.pk,
-        object_name=model.name,
-        team=model.team,
-        model_name=model.name,
-        before=None if before is None else {"mlflow_tags": {key: before}},
-        after=None if after is None else {"mlflow_tags": {key: after}},
-    )
-
-
-def set_model_tag(call: Call, model: RegisteredModel, key: str, value: str) -> None:
-    """Set one MLflow tag on a model, audited (the caller's permission is checked already)."""
-    check_tag(key, value)
-    existing = RegisteredModelTag.objects.filter(model=model, key=key).first()
-    if existing is not None and existing.value == value:
-        return
-    RegisteredModelTag.objects.update_or_create(model=model, key=key, defaults={"value": value})
-    _record_tag(call, model, key, existing.value if existing else None, value)
-
-
 @endpoint("2.0/mlflow/registered-models/create", "POST", write=True)
 @transaction.atomic
 def create(call: Call) -> dict:
@@ -147,7 +123,7 @@ def create(call: Call) -> dict:
     except services.ModelNameTaken:
         raise _already_exists(name) from None
     for key, value in tags.items():
-        set_model_tag(call, model, key, value)
+        mlflow_tags.set_model_tag(actor=call.user, model=model, key=key, value=value)
     return {"registered_model": model_json(model)}
 
 
@@ -205,7 +181,9 @@ def delete(call: Call) -> dict:
 def set_tag(call: Call) -> dict:
     model = model_named(call, call.required("name"), Action.EDIT)
     key = call.required("key")
-    set_model_tag(call, model, key, call.text("value", "") or "")
+    mlflow_tags.set_model_tag(
+        actor=call.user, model=model, key=key, value=call.text("value", "") or ""
+    )
     return {}
 
 
@@ -214,10 +192,7 @@ def set_tag(call: Call) -> dict:
 def delete_tag(call: Call) -> dict:
     model = model_named(call, call.required("name"), Action.EDIT)
     key = call.required("key")
-    existing = RegisteredModelTag.objects.filter(model=model, key=key).first()
-    if existing is not None:  # MLflow answers 200 for a tag that is not there
-        existing.delete()
-        _record_tag(call, model, key, existing.value, None)
+    mlflow_tags.delete_model_tag(actor=call.user, model=model, key=key)
     return {}
 
 
