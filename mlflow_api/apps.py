@@ -7,6 +7,11 @@ class MlflowApiConfig(AppConfig):
     verbose_name = "MLflow protocol"
 
     def ready(self) -> None:
-        from . import panels
+        from registry.services import register_debris_sweeper
+
+        from . import artifact_store, panels
 
         panels.register()
+        register_debris_sweeper(
+            "MLflow uploads no run or logged model names", artifact_store.sweep_debris
+        )

@@ -16,12 +16,19 @@ import posixpath
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from registry.artifacts import MAX_PATH_LENGTH, MAX_SEGMENT_BYTES, delete_folder, store_stream
+from registry.artifacts import (
+    MAX_PATH_LENGTH,
+    MAX_SEGMENT_BYTES,
+    delete_folder,
+    delete_folder_unchanged_since,
+    store_stream,
+)
 from registry.models import Artifact, ModelVersion
 from registry.services import artifact_storage
 
@@ -289,3 +296,33 @@ def delete_artifacts(owner: Run | LoggedModel, relpath: str) -> int:
 
     transaction.on_commit(delete_stored)
     return len(names)
+
+
+def sweep_debris(before: datetime) -> tuple[int, int]:
+    """Delete the upload folders no artifact row names once nothing in them changed since
+    `before`: (folders, bytes). They are what an upload killed before its row was made leaves,
+    a replaced or deleted file whose deletion after the commit was killed, and the files of a
+    run or logged model deleted with its rows (its staged rows go, its files stay). An upload
+    under way writes its file and then its row long before the grace period ends."""
+    storage = artifact_storage()
+    folders = size = 0
+    for kind, owner in (("runs", "run_id"), ("models", "logged_model_id")):
+        for key in _subfolders(storage, f"{ROOT_FOLDER}/{kind}"):
+            rows = StagedArtifact.objects.filter(**{owner: key})
+            named = {_folder_of(name) for name in rows.values_list("storage_name", flat=True)}
+            for upload in _subfolders(storage, f"{ROOT_FOLDER}/{kind}/{key}"):
+                folder = f"{ROOT_FOLDER}/{kind}/{key}/{upload}"
+                if folder in named:
+                    continue
+                held = delete_folder_unchanged_since(storage, folder, before)
+                if held is not None:
+                    folders += 1
+                    size += held
+    return folders, size
+
+
+def _subfolders(storage, folder: str) -> list[str]:
+    try:
+        return storage.listdir(folder)[0]
+    except FileNotFoundError:
+        return []

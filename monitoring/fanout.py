@@ -9,6 +9,8 @@ plan order and computes the metrics with monitoring.evaluate exactly as one work
 import io
 import itertools
 import math
+import re
+from datetime import datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -16,6 +18,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from registry.artifacts import delete_folder_unchanged_since
 from registry.services import artifact_storage
 
 from . import services
@@ -49,8 +52,12 @@ def plan(run: EvaluationRun) -> list[Slice]:
     return slices
 
 
+# A run's folder under it holds only its parts.
+EVALUATIONS_FOLDER = "monitoring/evaluations"
+
+
 def parts_folder(run_id: int) -> str:
-    return f"monitoring/evaluations/{run_id}/predictions"
+    return f"{EVALUATIONS_FOLDER}/{run_id}/predictions"
 
 
 def part_name(run_id: int, index: int) -> str:
@@ -131,3 +138,26 @@ def delete_parts(run_id: int) -> None:
         return
     for name in names:
         storage.delete(f"{folder}/{name}")
+
+
+def sweep_debris(before: datetime) -> tuple[int, int]:
+    """Delete the folders of runs not under way (ended or deleted) once nothing in them changed
+    since `before`: (folders, bytes). A chord that never completed leaves its parts there, and
+    local storage keeps the empty folder delete_parts() leaves. A run still pending or running
+    keeps its parts however old: a redelivered slice uses them."""
+    storage = artifact_storage()
+    try:
+        names = storage.listdir(EVALUATIONS_FOLDER)[0]
+    except FileNotFoundError:
+        return 0, 0
+    run_ids = [int(name) for name in names if re.fullmatch(r"[1-9][0-9]{0,17}", name)]
+    under_way = EvaluationRun.objects.filter(
+        pk__in=run_ids, status__in=[RunStatus.PENDING, RunStatus.RUNNING]
+    ).values_list("pk", flat=True)
+    folders = size = 0
+    for run_id in set(run_ids) - set(under_way):
+        held = delete_folder_unchanged_since(storage, f"{EVALUATIONS_FOLDER}/{run_id}", before)
+        if held is not None:
+            folders += 1
+            size += held
+    return folders, size

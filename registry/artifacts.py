@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from lzma import LZMAError
 from typing import IO, Protocol
 
@@ -196,6 +197,17 @@ def delete_folder(storage: Storage, folder: str) -> None:
             storage.delete(name)
     else:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def delete_folder_unchanged_since(storage: Storage, folder: str, before: datetime) -> int | None:
+    """Delete `folder` if nothing in it changed since `before`: the bytes it held, or None when
+    it is kept. An empty folder exists only on local storage, where it has a time of its own."""
+    files = folder_files(storage, folder)
+    if max(storage.get_modified_time(f) for f in files or [folder]) >= before:
+        return None
+    size = sum(storage.size(f) for f in files)
+    delete_folder(storage, folder)
+    return size
 
 
 def _strip_common_folder(names: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ from .artifacts import (
     StoredFile,
     clean_relpath,
     delete_folder,
-    folder_files,
+    delete_folder_unchanged_since,
     iter_archive,
     size_label,
     store_stream,
@@ -977,6 +977,19 @@ logger = logging.getLogger(__name__)
 # The names Django gives the temporary files it spools uploads to.
 UPLOAD_TEMP_FILES = "tmp*.upload*"
 
+# sweep(before) deletes debris older than `before`: (items deleted, bytes).
+DebrisSweep = Callable[[datetime], tuple[int, int]]
+
+# The debris of apps above the registry, which it may not import, by what the report calls it.
+DEBRIS_SWEEPERS: dict[str, DebrisSweep] = {}
+
+
+def register_debris_sweeper(name: str, sweep: DebrisSweep) -> None:
+    """Have sweep_debris() call `sweep` too, with the same grace period; `name` says in its
+    report what it deleted ("MLflow uploads no run or logged model names"). Apps call it in
+    their AppConfig.ready()."""
+    DEBRIS_SWEEPERS[name] = sweep
+
 
 @dataclass
 class SweptDebris:
@@ -984,19 +997,27 @@ class SweptDebris:
     workspaces: int = 0
     version_folders: int = 0
     bytes: int = 0
+    registered: dict[str, int] = field(default_factory=dict)  # items each sweeper deleted
+
+    @property
+    def items(self) -> int:
+        found = self.upload_files + self.workspaces + self.version_folders
+        return found + sum(self.registered.values())
 
     def __str__(self) -> str:
-        return (
-            f"{self.upload_files} upload temporary files, {self.workspaces} load-check"
-            f" workspaces and {self.version_folders} version folders no version names"
-            f" ({size_label(self.bytes)})"
-        )
+        counts = [
+            f"{self.upload_files} upload temporary files",
+            f"{self.workspaces} load-check workspaces",
+            f"{self.version_folders} version folders no version names",
+            *(f"{count} {name}" for name, count in self.registered.items()),
+        ]
+        return f"{', '.join(counts[:-1])} and {counts[-1]} ({size_label(self.bytes)})"
 
 
 def sweep_debris() -> SweptDebris:
     """Delete what killed uploads and load checks leave behind once it is older than
-    DEBRIS_GRACE_HOURS: upload temporary files, this machine's load-check workspaces, and
-    folders in artifact storage that no version names.
+    DEBRIS_GRACE_HOURS: upload temporary files, this machine's load-check workspaces, folders
+    in artifact storage that no version names, and what the registered sweepers find.
 
     Nothing still in use is deleted: an upload or a check under way keeps writing its files and
     ends long before the grace period does, so whatever it uses is younger than that.
@@ -1019,14 +1040,14 @@ def sweep_debris() -> SweptDebris:
     except FileNotFoundError:  # nothing stored yet
         folders = []
     for name in _folders_without_version(folders):
-        folder = f"{VERSIONS_FOLDER}/{name}"
-        files = folder_files(storage, folder)
-        # An empty folder exists only on local storage, where it has a time of its own.
-        changed = [storage.get_modified_time(f) for f in files or [folder]]
-        if max(changed) < before:
-            swept.bytes += sum(storage.size(f) for f in files)
-            delete_folder(storage, folder)
+        size = delete_folder_unchanged_since(storage, f"{VERSIONS_FOLDER}/{name}", before)
+        if size is not None:
             swept.version_folders += 1
+            swept.bytes += size
+    for name, sweep in DEBRIS_SWEEPERS.items():
+        items, size = sweep(before)
+        swept.registered[name] = items
+        swept.bytes += size
     logger.info("Swept debris older than %d hours: %s.", settings.DEBRIS_GRACE_HOURS, swept)
     return swept
 

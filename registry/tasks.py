@@ -73,4 +73,4 @@ def requeue_stalled_load_checks() -> int:
 def sweep_debris() -> int:
     """Beat's cleaner: what killed uploads and checks left behind, past the grace period."""
     swept = services.sweep_debris()
-    return swept.upload_files + swept.workspaces + swept.version_folders
+    return swept.items

@@ -144,10 +144,14 @@ def test_the_sweep_keeps_a_versions_objects_and_a_young_orphans(
     response = api_as(alice).post("/api/v1/models/m/versions/", data, format="multipart")
     assert response.status_code == 201
     bucket.put_object(Key=f"versions/{uuid.uuid4()}/w.bin", Body=b"an upload under way")
+    bucket.put_object(Key=f"mlflow/runs/r1/{uuid.uuid4().hex}/f.txt", Body=b"an MLflow upload")
+    bucket.put_object(Key="monitoring/evaluations/7/predictions/00000.parquet", Body=b"a part")
     keys = stored_keys(bucket)
     out = StringIO()
 
     call_command("sweep_debris", stdout=out)
 
-    assert "and 0 version folders no version names" in out.getvalue()
-    assert stored_keys(bucket) == keys and len(keys) == 2
+    assert "0 version folders no version names" in out.getvalue()
+    assert "0 prediction folders of evaluations not under way" in out.getvalue()
+    assert "0 MLflow uploads no run or logged model names" in out.getvalue()
+    assert stored_keys(bucket) == keys and len(keys) == 4

@@ -7,8 +7,9 @@ from registry import services
 
 class Command(BaseCommand):
     help = (
-        "Delete upload temporary files, load-check workspaces and stored folders no version"
-        " names, once older than DEBRIS_GRACE_HOURS: what killed uploads and checks left behind."
+        "Delete upload temporary files, load-check workspaces, stored folders no version names"
+        " and what the apps' registered sweepers find, once older than DEBRIS_GRACE_HOURS: what"
+        " killed uploads, checks and evaluations left behind."
     )
 
     def handle(self, *args, **options):
