@@ -391,7 +391,7 @@ def test_another_teams_run_is_not_a_source(mlflow_as, people, teams, logged_mode
     assert not ModelVersion.objects.filter(model__name="growth-model").exists()
 
 
-def test_vetted_tags_sent_at_create_are_dropped_for_vetted_own(mlflow_as, alice, model, logged_model):
+def test_vetted_tags_sent_at_create_give_way_to_vetted_own(mlflow_as, alice, model, logged_model):
     # MLflow's copy_model_version sends the source version's tags back, vetted.* among them.
     created = mlflow_as(alice).ok(
         "POST",
