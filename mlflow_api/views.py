@@ -11,6 +11,7 @@ import logging
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseBase, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
@@ -60,6 +61,15 @@ def not_found(request, path: str = "") -> JsonResponse:
             " (docs/mlflow.md).",
         )
     )
+
+
+def home(request) -> HttpResponseBase:
+    """What a person finds at MLFLOW_TRACKING_URI: MLflow's client prints links to its UI
+    (`…/mlflow/#/experiments/1/runs/…`), which Vetted does not serve: in its place, where
+    MLflow's server has its UI, a page saying where to look instead."""
+    if request.method != "GET":
+        return not_found(request)
+    return render(request, "mlflow_api/home.html")
 
 
 @csrf_exempt

@@ -90,7 +90,7 @@ def test_a_revoked_token_answers_unauthenticated(client, model, alice, token_for
         ("get", "/mlflow/api/2.0/mlflow/traces/search"),
         ("post", "/mlflow/api/2.0/mlflow/registered-models/get"),  # a known path, wrong method
         ("get", "/mlflow/ajax-api/2.0/mlflow/registered-models/get"),
-        ("get", "/mlflow/"),
+        ("post", "/mlflow/"),
         ("get", "/mlflow/api/2.0/mlflow/registered-models/get/"),  # no trailing-slash redirect
     ],
 )
@@ -98,6 +98,17 @@ def test_what_vetted_does_not_serve_answers_endpoint_not_found_as_json(client, m
     response = getattr(client, method)(path)
 
     assert_mlflow_error(response, 404, "ENDPOINT_NOT_FOUND")
+
+
+def test_the_links_mlflows_client_prints_to_its_ui_reach_a_page_saying_where_to_look(client):
+    # `log_model` prints "View run … at: <tracking uri>/#/experiments/1/runs/…"; the fragment
+    # stays in the browser, which asks for /mlflow/.
+    response = client.get("/mlflow/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "MLflow's own UI is not served" in page
+    assert 'href="/"' in page
 
 
 def test_writes_need_no_csrf_token(alice, token_for, teams):

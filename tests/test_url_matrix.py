@@ -953,6 +953,8 @@ MATRIX: dict[str, list[Case]] = {
         Case("get", f"{MA}?path=registered/{NAME}/1", MEMBERS, api=True),
         Case("get", f"{MA}/registered/{NAME}/1/notes.txt", MEMBERS, api=True),
     ],
+    # A page for a browser following the MLflow client's links to its UI; JSON for anything else.
+    "mlflow_api:home": [Case("get", "/mlflow/", PUBLIC)],
     "mlflow_api:not_found": [
         Case("get", "/mlflow/ajax-api/2.0/mlflow/registered-models/get", NOBODY, api=True)
     ],
