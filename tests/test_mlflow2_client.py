@@ -1,4 +1,4 @@
-"""MLflow 2.x's client, in its own virtualenv (.venv-mlflow2, made by `make install`), against a
+"""MLflow 2.x's client, in its own virtualenv (.venv-mlflow2, made by `make test`), against a
 live Vetted: teams that have not moved to MLflow 3 change no code either.
 
 MLflow 2 logs a model as files under its run's artifact root, records it with `runs/log-model`,
@@ -54,7 +54,7 @@ print(json.dumps({{
 
 @pytest.fixture
 def mlflow2_python():
-    need("the MLflow 2.x client in .venv-mlflow2 (make install)", MLFLOW2_PYTHON.exists())
+    need("the MLflow 2.x client in .venv-mlflow2 (make test-clients)", MLFLOW2_PYTHON.exists())
     return str(MLFLOW2_PYTHON)
 
 

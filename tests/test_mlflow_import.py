@@ -1,5 +1,5 @@
 """`manage.py import_mlflow`: a registry filled by MLflow's own client on a real `mlflow server`
-(full MLflow, in .venv-mlflow-server, which `make install` builds) moves into Vetted whole, and
+(full MLflow, in .venv-mlflow-server, which `make test` builds) moves into Vetted whole, and
 a second run changes nothing."""
 
 import hashlib
@@ -50,7 +50,7 @@ def _wait_for(url: str, server: subprocess.Popen, log: Path) -> None:
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on SQLite and local artifacts, serving artifacts as teams run it."""
     executable = SERVER_VENV / "bin" / "mlflow"
-    need(f"a full MLflow server ({executable}; `make install` builds it)", executable.exists())
+    need(f"a full MLflow server ({executable}; `make test-clients` builds it)", executable.exists())
     folder = tmp_path_factory.mktemp("mlflow-source")
     port = _free_port()
     log = folder / "server.log"
