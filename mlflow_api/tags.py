@@ -1,13 +1,17 @@
 """MLflow's key-value tags on registered models and versions, set and deleted in one place.
 
 The protocol's handlers and `import_mlflow` both come here, so every change is checked by the
-same rules and recorded in the audit log the same way. Permissions are the caller's to check.
+same rules and recorded in the audit log the same way. Who may tag is `require_tagging`'s rule,
+which the handlers apply (the importer acts as a user it has checked already).
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from registry import access
+from registry.access import Action
 from registry.models import ModelVersion, RegisteredModel
 from registry.services import version_audit_name
 
@@ -15,6 +19,16 @@ from .models import ModelVersionTag, RegisteredModelTag, VersionSource
 from .wire import check_tag, invalid
 
 VETTED_TAG_PREFIX = "vetted."  # tags Vetted writes itself (vetted.load_check): read-only
+
+
+def require_tagging(user, model: RegisteredModel) -> None:
+    """MLflow's tags are a model's metadata, which CI sets as often as people do: whoever may
+    push versions of the model or edit it may tag it and its versions."""
+    if not (access.can(user, Action.EDIT, model) or access.can(user, Action.PUSH, model)):
+        raise PermissionDenied(
+            "Your role does not allow tagging this model or its versions (data scientists,"
+            " DevOps and owners may)."
+        )
 
 
 def check_version_tag(key: str, value: str) -> None:

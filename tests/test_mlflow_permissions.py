@@ -149,7 +149,7 @@ def test_a_team_limited_token_creates_in_its_team_and_sees_only_it(
         ("victor", "PATCH", "registered-models/update", {"name": "fraud-detector"}),
         ("victor", "POST", "registered-models/set-tag", {"name": "fraud-detector", "key": "k"}),
         ("carol", "POST", "registered-models/create", {"name": "new-model"}),
-        ("bob", "POST", "registered-models/set-tag", {"name": "fraud-detector", "key": "k"}),
+        ("carol", "POST", "registered-models/set-tag", {"name": "fraud-detector", "key": "k"}),
         ("bob", "POST", "registered-models/rename", {"name": "fraud-detector", "new_name": "x"}),
     ],
 )
@@ -162,6 +162,15 @@ def test_a_role_that_may_not_do_it_gets_permission_denied(
 
     assert (status, body["error_code"]) == (403, "PERMISSION_DENIED")
     assert state() == before
+
+
+def test_devops_tag_models_and_versions_as_ci_does(mlflow_as, models, people):
+    status, _ = mlflow_as(people["bob"])(
+        "POST", "registered-models/set-tag", name="fraud-detector", key="deployed-by", value="ci"
+    )
+
+    assert status == 200
+    assert RegisteredModelTag.objects.get(key="deployed-by").value == "ci"
 
 
 def test_devops_may_create_a_model(mlflow_as, people, teams):

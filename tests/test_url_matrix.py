@@ -919,7 +919,7 @@ MATRIX: dict[str, list[Case]] = {
         Case(
             "post",
             f"{ML}/registered-models/set-tag",
-            EDITORS,
+            PUSHERS,
             {"name": NAME, "key": "owner", "value": "risk"},
             api=True,
             effect=lambda: RegisteredModelTag.objects.filter(key="owner").exists(),

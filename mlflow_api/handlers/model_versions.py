@@ -5,7 +5,6 @@ sha256s and a load check, and a stage or alias moved here passes the same gates 
 pages, the API and the CLI (a refusal is PERMISSION_DENIED with the gate's message).
 """
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 
@@ -121,7 +120,7 @@ def set_tag(call: Call) -> dict:
     key = call.required("key")
     value = call.text("value", "") or ""
     tags.check_version_tag(key, value)
-    _require_edit(call, version)
+    tags.require_tagging(call.user, version.model)
     tags.set_version_tag(actor=call.user, version=version, key=key, value=value)
     return {}
 
@@ -131,19 +130,9 @@ def delete_tag(call: Call) -> dict:
     version = _version(call)
     key = call.required("key")
     tags.check_version_tag(key, "")
-    _require_edit(call, version)
+    tags.require_tagging(call.user, version.model)
     tags.delete_version_tag(actor=call.user, version=version, key=key)
     return {}
-
-
-def _require_edit(call: Call, version: ModelVersion) -> None:
-    """MLflow tags are the model's metadata: whoever may push or edit it may tag its versions."""
-    model = version.model
-    if not (
-        access.can(call.user, access.Action.EDIT, model)
-        or access.can(call.user, access.Action.PUSH, model)
-    ):
-        raise PermissionDenied("Your role does not allow tagging this model's versions.")
 
 
 @endpoint(f"{BASE}/get-download-uri", "GET", write=False)

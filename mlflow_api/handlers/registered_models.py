@@ -179,7 +179,8 @@ def delete(call: Call) -> dict:
 @endpoint("2.0/mlflow/registered-models/set-tag", "POST", write=True)
 @transaction.atomic
 def set_tag(call: Call) -> dict:
-    model = model_named(call, call.required("name"), Action.EDIT)
+    model = model_named(call, call.required("name"))
+    mlflow_tags.require_tagging(call.user, model)
     key = call.required("key")
     mlflow_tags.set_model_tag(
         actor=call.user, model=model, key=key, value=call.text("value", "") or ""
@@ -190,7 +191,8 @@ def set_tag(call: Call) -> dict:
 @endpoint("2.0/mlflow/registered-models/delete-tag", "DELETE", write=True)
 @transaction.atomic
 def delete_tag(call: Call) -> dict:
-    model = model_named(call, call.required("name"), Action.EDIT)
+    model = model_named(call, call.required("name"))
+    mlflow_tags.require_tagging(call.user, model)
     key = call.required("key")
     mlflow_tags.delete_model_tag(actor=call.user, model=model, key=key)
     return {}
