@@ -310,7 +310,10 @@ def _header(file: io.RawIOBase) -> list[str]:
     """The column names of a CSV the reader refused at its first block, to name the culprit."""
     file.seek(0)
     line = (file.read(HEADER_BYTES) or b"").split(b"\n", 1)[0]
-    return next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+    try:
+        return next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+    except csv.Error:  # not even a header (a stray carriage return or NUL: binary, not text)
+        return []
 
 
 def _csv_problem(error: Exception, names: list[str]) -> str:

@@ -1,6 +1,7 @@
 """A CI job uploads reference, evaluation and batch data for a model over the API."""
 
 import hashlib
+import random
 from pathlib import Path
 
 import pandas as pd
@@ -176,14 +177,34 @@ def test_a_model_without_a_signature_takes_the_files_columns(api_as, alice, team
         b"amount,hour,merchant\n",
         b"amount,hour,merchant,hour\n1.0,2,a,3\n",
         b"amount,hour,merchant\n1.0,2,caf\xe9\n",
+        b"%\xc3\x9f\rw)\x01x\n1,2\n",
+        b"a,b\x00c\n1,2,3\n",
     ],
-    ids=["empty", "binary", "fake-parquet", "header-only", "repeated-column", "latin-1"],
+    ids=[
+        "empty",
+        "binary",
+        "fake-parquet",
+        "header-only",
+        "repeated-column",
+        "latin-1",
+        "carriage-return-in-header",
+        "nul-in-header",
+    ],
 )
 def test_garbage_is_a_400_not_a_500(api_as, alice, model, content):
     response = upload(api_as(alice), SimpleUploadedFile("x.csv", content), kind="batch")
 
     assert response.status_code == 400, response.content
     assert response.json()["error"]["message"]
+    assert stored_files(model) == []
+
+
+def test_random_bytes_are_a_400_not_a_500(api_as, alice, model):
+    client = api_as(alice)
+    for seed in range(20):
+        content = random.Random(seed).randbytes(2000)
+        response = upload(client, SimpleUploadedFile("x.parquet", content), kind="batch")
+        assert response.status_code == 400, (seed, response.content)
     assert stored_files(model) == []
 
 
