@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit.models import AuditEvent
+from monitoring.datasets import DATASETS_FOLDER, PROFILES_FOLDER
 from monitoring.models import Dataset
 
 from .monitoring_datasets import NAME, csv_file, fraud_model, parquet_file, transactions
@@ -23,8 +24,11 @@ def model(alice, teams):
 
 
 def stored_files(model) -> list[Path]:
-    folder = Path(settings.STORAGES["artifacts"]["OPTIONS"]["location"]) / "monitoring"
-    return [p for p in folder.rglob("*") if p.is_file() and f"/{model.pk}/" in str(p)]
+    """The model's dataset and profile files (evaluations' folders are named by run, and a run's
+    id may equal the model's)."""
+    root = Path(settings.STORAGES["artifacts"]["OPTIONS"]["location"])
+    folders = [root / DATASETS_FOLDER / str(model.pk), root / PROFILES_FOLDER / str(model.pk)]
+    return [p for folder in folders for p in folder.rglob("*") if p.is_file()]
 
 
 def upload(client, file, **fields):
