@@ -39,6 +39,7 @@ HELP = {
     "min_group_size": "Fairness groups smaller than this are reported, not judged.",
     "four_fifths": "The disparate impact ratio at or above which the four-fifths rule holds.",
 }
+FAIRNESS = ("min_group_size", "four_fifths")  # the rest are drift's
 LABELS = {
     "psi_bins": "PSI bins",
     "psi_epsilon": "PSI epsilon",

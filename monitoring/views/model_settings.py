@@ -76,7 +76,17 @@ def model_settings_page(request, name):
         }
         for key in options.DEFAULTS
     ]
-    context = {"model": model, "form": form, "can_edit": can_edit, "rows": rows}
+    sections = [
+        ("Drift", [form[key] for key in options.DEFAULTS if key not in model_settings.FAIRNESS]),
+        ("Fairness", [form[key] for key in model_settings.FAIRNESS]),
+    ]
+    context = {
+        "model": model,
+        "form": form,
+        "sections": sections,
+        "can_edit": can_edit,
+        "rows": rows,
+    }
     return render(
         request, "monitoring/model_settings.html", context, status=400 if form.errors else 200
     )
