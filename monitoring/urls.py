@@ -1,7 +1,7 @@
 from django.urls import path  # noqa: F401  (each part of monitoring adds its pages here)
 
 from .views import alerts as alert_views
-from .views import datasets, pages
+from .views import datasets, model_settings, pages
 from .views import monitors as monitor_views
 
 app_name = "monitoring"
@@ -25,6 +25,11 @@ urlpatterns: list = [
     path("settings/monitoring/", monitor_views.digest_settings, name="digest_settings"),
     path("models/<str:name>/datasets/", datasets.dataset_list, name="datasets"),
     path("models/<str:name>/monitoring/", pages.model_monitoring, name="model_monitoring"),
+    path(
+        "models/<str:name>/monitoring/settings/",
+        model_settings.model_settings_page,
+        name="model_settings",
+    ),
     path("evaluations/<int:pk>/", pages.run_detail, name="run"),
     path("evaluations/<int:pk>/progress/", pages.run_progress, name="run_progress"),
 ]

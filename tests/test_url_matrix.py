@@ -25,7 +25,14 @@ from monitoring import alerts
 from monitoring import monitors as monitor_services
 from monitoring import services as monitoring_services
 from monitoring.datasets import store_dataset
-from monitoring.models import Alert, Dataset, DigestPreference, EvaluationRun, Monitor
+from monitoring.models import (
+    Alert,
+    Dataset,
+    DigestPreference,
+    EvaluationRun,
+    ModelMonitoringSettings,
+    Monitor,
+)
 from notifications.models import Event, Notification, Preference, Watch
 from notifications.services import notify
 from registry import services
@@ -248,6 +255,10 @@ def monitor_interval() -> str:
     return Monitor.objects.get().interval
 
 
+def alpha_set() -> bool:
+    return ModelMonitoringSettings.objects.filter(values={"alpha": 0.01}).exists()
+
+
 MONITOR_FORM = {
     "name": "made in the matrix",
     "kinds": ["performance"],
@@ -312,6 +323,10 @@ MATRIX: dict[str, list[Case]] = {
             effect=lambda: not Monitor.objects.exists(),
             prepare=a_monitor_of_the_model,
         )
+    ],
+    "monitoring:model_settings": [
+        Case("get", f"{P}/monitoring/settings/", MEMBERS),
+        Case("post", f"{P}/monitoring/settings/", STAGERS, {"alpha": "0.01"}, effect=alpha_set),
     ],
     "monitoring:alerts": [Case("get", "/alerts/?state=", ANY_USER, prepare=an_open_alert)],
     "monitoring:alert_acknowledge": [
@@ -383,6 +398,17 @@ MATRIX: dict[str, list[Case]] = {
             effect=lambda: Monitor.objects.get().last_run_at is not None,
             prepare=a_monitor_of_the_model,
         )
+    ],
+    "monitoring-api:monitoring-settings": [
+        Case("get", f"{M}/monitoring/settings/", MEMBERS, api=True),
+        Case(
+            "put",
+            f"{M}/monitoring/settings/",
+            STAGERS,
+            {"values": {"alpha": 0.01}},
+            api=True,
+            effect=alpha_set,
+        ),
     ],
     "monitoring-api:alerts": [
         Case("get", "/api/v1/alerts/?state=", ANY_USER, api=True, prepare=an_open_alert)

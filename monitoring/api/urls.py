@@ -1,6 +1,6 @@
 from django.urls import path  # noqa: F401  (each part of monitoring adds its endpoints here)
 
-from . import alerts, datasets, evaluations, monitors
+from . import alerts, datasets, evaluations, model_settings, monitors
 
 app_name = "monitoring-api"
 
@@ -11,6 +11,11 @@ urlpatterns: list = [
         "models/<str:name>/monitors/<int:pk>/run/",
         monitors.ModelMonitorRun.as_view(),
         name="monitor-run",
+    ),
+    path(
+        "models/<str:name>/monitoring/settings/",
+        model_settings.MonitoringSettings.as_view(),
+        name="monitoring-settings",
     ),
     path("alerts/", alerts.AlertList.as_view(), name="alerts"),
     path(
