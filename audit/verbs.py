@@ -36,6 +36,7 @@ LABELS = {
     "monitor.created": "set up a monitor",
     "monitor.edited": "changed a monitor",
     "monitor.deleted": "deleted a monitor",
+    "monitoring_settings.changed": "changed the monitoring settings",
     "alert.acknowledged": "acknowledged an alert",
     "alert.muted": "muted an alert",
     "dataset.uploaded": "uploaded a dataset",

@@ -303,7 +303,7 @@ class DigestPreference(models.Model):
 
 
 class ModelMonitoringSettings(models.Model):
-    """A model's own drift and fairness methods and thresholds; monitoring.settings_defaults
+    """A model's own drift and fairness methods and thresholds; monitoring.stats.options
     documents the defaults used for any key not set here."""
 
     model = models.OneToOneField(
