@@ -5,11 +5,12 @@ evaluations asked for afterwards judge by the new values."""
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from monitoring.datasets import store_dataset
-from monitoring.models import ModelMonitoringSettings
+from monitoring.models import EvaluationRun, ModelMonitoringSettings
 from monitoring.stats.options import DEFAULTS
 from monitoring.tasks import run_evaluation
 from tests.monitoring_datasets import csv_file, fraud_model, transactions
@@ -215,6 +216,43 @@ def test_a_drift_evaluation_judges_by_the_models_settings(model, alice, bob, api
     assert 0 < amount_now["wasserstein_over_ref_std"] < 100
     assert amount_now["psi"] == pytest.approx(amount["psi"], abs=1e-12)
     assert by_distance["share_drifted"] == 0 and by_distance["drifted"] is False
+
+
+def test_the_run_page_marks_psi_at_or_above_the_models_threshold(model, alice, bob, api_as):
+    reference = store_dataset(
+        actor=alice,
+        model=model,
+        file=csv_file(transactions(400, seed=1)),
+        filename="r.csv",
+        kind="reference",
+    ).pk
+    current = transactions(400, seed=2)
+    current["amount"] *= 3
+    batch = store_dataset(
+        actor=alice, model=model, file=csv_file(current), filename="b.csv", kind="batch"
+    ).pk
+    client = api_as(alice)
+    browser = Client()
+    browser.force_login(alice)
+
+    def page_of(metrics_run_id: int) -> str:
+        return browser.get(f"/evaluations/{metrics_run_id}/").content.decode()
+
+    default = drift_of(client, reference, batch)
+    psi = {f["name"]: f["psi"] for f in default["features"]}
+    assert psi["amount"] >= 0.2 > max(psi["hour"], psi["merchant"])
+    run_id = EvaluationRun.objects.latest("pk").pk
+    html = page_of(run_id)
+    assert "1 with PSI ≥ 0.2, a large shift" in html
+    assert html.count(">large</span>") == 1
+
+    # A threshold above every feature's PSI: none is large on the run asked for after it.
+    above = max(psi.values()) + 1
+    assert api_as(bob).put(API, {"values": {"psi_threshold": above}}).status_code == 200
+    drift_of(client, reference, batch)
+    html = page_of(EvaluationRun.objects.latest("pk").pk)
+    assert "0 with PSI ≥" in html and ">large</span>" not in html
+    assert "1 with PSI ≥ 0.2" in page_of(run_id)  # an earlier run keeps its own threshold
 
 
 # --- The page --------------------------------------------------------------------------------

@@ -321,7 +321,20 @@ def _drift(run: EvaluationRun, page_number) -> dict:
     prediction = metrics.get("prediction")
     if prediction and page.number == 1:
         charts.append(("distribution-prediction", figures.feature_distribution(prediction)))
-    return {"page": page, "charts": charts, "prediction": prediction}
+    # The model's PSI threshold when the run was asked for: PSI at or above it is a large shift.
+    threshold = run.options.get("psi_threshold")
+    large = [
+        feature["name"]
+        for feature in metrics.get("features", [])
+        if threshold is not None and feature.get("psi") is not None and feature["psi"] >= threshold
+    ]
+    return {
+        "page": page,
+        "charts": charts,
+        "prediction": prediction,
+        "psi_threshold": threshold,
+        "large_psi": set(large),
+    }
 
 
 def _fairness(run: EvaluationRun) -> dict:
