@@ -3,10 +3,17 @@
 Each kind reads the latest run of the request's version of the kind its metric comes from:
 pending while that run is queued or running (or none was made yet), then pass or fail, with a
 link to the run's page. A run that ends calls dismiss_stale_approvals, so approvals that saw a
-check pending do not count once it has an answer.
+check pending do not count once it has an answer. The runs are loaded for a whole list of
+requests at once (`attach_runs`, the kinds' `prepare` hook), so a list of requests costs the
+same queries whatever its length.
 """
 
+from functools import reduce
+from operator import or_
+
 from django.core.exceptions import ValidationError
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 
 from reviews.checks import (
@@ -52,18 +59,73 @@ def run_url(run: EvaluationRun) -> str:
     return reverse("monitoring:run", args=[run.pk])
 
 
-def latest_run(version_id: int, kind: str) -> EvaluationRun | None:
-    """The version's newest run of this kind, whatever started it."""
-    return (
-        EvaluationRun.objects.select_related("baseline")
-        .filter(version_id=version_id, kind=kind)
-        .first()
+def _newest(runs: QuerySet[EvaluationRun], *partition: str) -> QuerySet[EvaluationRun]:
+    """The newest run of each partition (by the model's ordering, as `.first()` would pick it),
+    in one query however many partitions there are."""
+    ranked = runs.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F(field) for field in partition],
+            order_by=[F("queued_at").desc(), F("id").desc()],
+        )
     )
+    return ranked.filter(rank=1)
 
 
-def _answer(version, kind: str, name: str, judge) -> CheckResult:
+def attach_runs(requests) -> None:
+    """Give each request its version's newest run of each kind, whatever started it (one query
+    for the whole list; requests that have them already are skipped)."""
+    todo = [request for request in requests if not hasattr(request, "_evaluation_runs")]
+    if not todo:
+        return
+    runs = EvaluationRun.objects.filter(version_id__in={r.version_id for r in todo})
+    newest = {
+        (run.version_id, run.kind): run
+        for run in _newest(runs.select_related("baseline"), "version_id", "kind")
+    }
+    for request in todo:
+        request._evaluation_runs = {
+            kind: newest.get((request.version_id, kind)) for kind in EvaluationKind.values
+        }
+
+
+def attach_production_runs(requests) -> None:
+    """Give each request the production version's runs its vs-production checks compare with:
+    the one made beside its own run on upload, else production's newest of the same kind on the
+    same dataset (one more query for the whole list)."""
+    attach_runs(requests)
+    todo = [request for request in requests if not hasattr(request, "_production_runs")]
+    wanted: dict[tuple[int, str, int], list] = {}  # (production, kind, dataset): its requests
+    for request in todo:
+        request._production_runs = {}
+        production = production_version_of(request)
+        if production is None or production.pk == request.version_id:
+            continue
+        for kind, run in request._evaluation_runs.items():
+            if run is None or run.status != RunStatus.DONE:
+                continue
+            if run.baseline is not None and run.baseline.version_id == production.pk:
+                request._production_runs[kind] = run.baseline
+            else:
+                wanted.setdefault((production.pk, kind, run.dataset_id), []).append(request)
+    if not wanted:
+        return
+    same_data = reduce(or_, (Q(version_id=v, kind=k, dataset_id=d) for v, k, d in wanted))
+    partition = ("version_id", "kind", "dataset_id")
+    for run in _newest(EvaluationRun.objects.filter(same_data), *partition):
+        for request in wanted[(run.version_id, run.kind, run.dataset_id)]:
+            request._production_runs[run.kind] = run
+
+
+def _newest_run(request, kind: str) -> EvaluationRun | None:
+    if not hasattr(request, "_evaluation_runs"):
+        attach_runs([request])
+    return request._evaluation_runs[kind]
+
+
+def _answer(request, kind: str, name: str, judge) -> CheckResult:
     """Pending, failed or judged by `judge(run) -> (state, detail)` on the newest run."""
-    run = latest_run(version.pk, kind)
+    run = _newest_run(request, kind)
     if run is None:
         return CheckResult(name, PENDING, "not evaluated yet")
     url = run_url(run)
@@ -119,7 +181,7 @@ def _evaluate_metric(request, spec: dict) -> CheckResult:
         holds = OPERATORS[spec["op"]][1](value, spec["value"])
         return (PASS if holds else FAIL), f"{value:.4g}"
 
-    return _answer(request.version, kind, _metric_name(spec), judge)
+    return _answer(request, kind, _metric_name(spec), judge)
 
 
 # --- evaluation_vs_production: {"metric": "roc_auc", "max_drop": 0.01} -----------------------
@@ -134,14 +196,11 @@ def _vs_production_name(spec: dict) -> str:
     return f"{label} no worse than production by more than {spec['max_drop']:g}"
 
 
-def _baseline(run: EvaluationRun, production) -> EvaluationRun | None:
-    """The production version's run on the same data: the one made beside it on upload, else
-    its newest of the same kind on the same dataset."""
-    if run.baseline is not None and run.baseline.version_id == production.pk:
-        return run.baseline
-    return EvaluationRun.objects.filter(
-        version_id=production.pk, kind=run.kind, dataset_id=run.dataset_id
-    ).first()
+def _production_run(request, run: EvaluationRun) -> EvaluationRun | None:
+    """The production version's run that `run` (done) is compared with, if there is one."""
+    if not hasattr(request, "_production_runs"):
+        attach_production_runs([request])
+    return request._production_runs.get(run.kind)
 
 
 def _evaluate_vs_production(request, spec: dict) -> CheckResult:
@@ -151,7 +210,7 @@ def _evaluate_vs_production(request, spec: dict) -> CheckResult:
     production = production_version_of(request)
     if production is None or production.pk == request.version_id:
         return CheckResult(name, PASS, "no other version in production to compare with")
-    run = latest_run(request.version_id, kind)
+    run = _newest_run(request, kind)
     if run is None:
         return CheckResult(name, PENDING, "not evaluated yet")
     if run.status in LIVE:
@@ -160,7 +219,7 @@ def _evaluate_vs_production(request, spec: dict) -> CheckResult:
         )
     if run.status == RunStatus.FAILED:
         return CheckResult(name, FAIL, "the evaluation failed", run_url(run))
-    baseline = _baseline(run, production)
+    baseline = _production_run(request, run)
     if baseline is None or baseline.status in LIVE:
         detail = f"production v{production.number} not evaluated on the same data yet"
         return CheckResult(name, PENDING, detail, run_url(run))
@@ -203,7 +262,7 @@ def _evaluate_psi(request, spec: dict) -> CheckResult:
         largest = _summary_value(run, "max_psi")
         return PASS, "largest PSI " + (f"{largest:.3g}" if largest is not None else "unknown")
 
-    return _answer(request.version, EvaluationKind.DRIFT, _psi_name(spec), judge)
+    return _answer(request, EvaluationKind.DRIFT, _psi_name(spec), judge)
 
 
 # --- fairness_ratio: {"min_ratio": 0.8} ------------------------------------------------------
@@ -234,20 +293,31 @@ def _evaluate_ratio(request, spec: dict) -> CheckResult:
             return PASS, "no group large enough to judge"
         return PASS, f"lowest {lowest:.3g}"
 
-    return _answer(request.version, EvaluationKind.FAIRNESS, _ratio_name(spec), judge)
+    return _answer(request, EvaluationKind.FAIRNESS, _ratio_name(spec), judge)
 
 
 def register() -> None:
     register_check_kind(
-        "evaluation_metric", clean=_clean_metric, name=_metric_name, evaluate=_evaluate_metric
+        "evaluation_metric",
+        clean=_clean_metric,
+        name=_metric_name,
+        evaluate=_evaluate_metric,
+        prepare=attach_runs,
     )
     register_check_kind(
         "evaluation_vs_production",
         clean=_clean_vs_production,
         name=_vs_production_name,
         evaluate=_evaluate_vs_production,
+        prepare=attach_production_runs,
     )
-    register_check_kind("drift_psi", clean=_clean_psi, name=_psi_name, evaluate=_evaluate_psi)
     register_check_kind(
-        "fairness_ratio", clean=_clean_ratio, name=_ratio_name, evaluate=_evaluate_ratio
+        "drift_psi", clean=_clean_psi, name=_psi_name, evaluate=_evaluate_psi, prepare=attach_runs
+    )
+    register_check_kind(
+        "fairness_ratio",
+        clean=_clean_ratio,
+        name=_ratio_name,
+        evaluate=_evaluate_ratio,
+        prepare=attach_runs,
     )

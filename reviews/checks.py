@@ -3,16 +3,19 @@
 A kind is registered once with `register_check_kind(kind, clean=, name=, evaluate=)`:
 `clean(spec)` validates a policy's spec (raising ValidationError) and returns it normalised,
 `name(spec)` says what it checks in a few words ("accuracy ≥ 0.9"), and
-`evaluate(request, spec)` answers a `CheckResult`. Reviews registers the metric kinds below;
-monitoring registers its evaluation results the same way from its own `AppConfig.ready()`.
-An approval remembers the results it saw: a provider whose results change (an evaluation that
-finishes) calls `reviews.services.dismiss_stale_approvals(model_id=...)`, as a stage move does.
+`evaluate(request, spec)` answers a `CheckResult`, and the optional `prepare(requests)` loads
+what the kind's checks read for a whole list of requests at once (kept on the request objects),
+so a list costs the same queries for one request or five hundred. Reviews registers the metric
+kinds below; monitoring registers its evaluation results the same way from its own
+`AppConfig.ready()`. An approval remembers the results it saw: a provider whose results change
+(an evaluation that finishes) calls `reviews.services.dismiss_stale_approvals(model_id=...)`,
+as a stage move does.
 """
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 
@@ -38,6 +41,7 @@ class CheckKind:
     clean: Callable[[dict], dict]
     name: Callable[[dict], str]
     evaluate: Callable[..., CheckResult]
+    prepare: Callable[[list], None] | None = None
 
 
 _kinds: dict[str, CheckKind] = {}
@@ -49,8 +53,9 @@ def register_check_kind(
     clean: Callable[[dict], dict],
     name: Callable[[dict], str],
     evaluate: Callable[..., CheckResult],
+    prepare: Callable[[list], None] | None = None,
 ) -> None:
-    _kinds[kind] = CheckKind(kind, clean, name, evaluate)
+    _kinds[kind] = CheckKind(kind, clean, name, evaluate, prepare)
 
 
 def kinds() -> list[str]:
@@ -87,6 +92,22 @@ def evaluate(request, specs: list[dict]) -> list[CheckResult]:
         else:
             results.append(kind.evaluate(request, spec))
     return results
+
+
+def prepare(checked: list[tuple[Any, list[dict]]]) -> None:
+    """Each `prepare` hook once, with the requests (given with their policies' checks) that
+    have a check of a kind using it."""
+    users: dict[Callable[[list], None], list] = {}
+    for request, specs in checked:
+        for spec in specs:
+            kind = _kinds.get(spec.get("kind", ""))
+            if kind is None or kind.prepare is None:
+                continue
+            requests = users.setdefault(kind.prepare, [])
+            if not requests or requests[-1] is not request:
+                requests.append(request)
+    for hook, requests in users.items():
+        hook(requests)
 
 
 # --- Metric checks ---------------------------------------------------------------------------

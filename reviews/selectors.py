@@ -140,8 +140,8 @@ def request_for(user, number: int) -> PromotionRequest:
 
 
 def attach_context(requests: list[PromotionRequest]) -> list[PromotionRequest]:
-    """Give each request its policy and the production version checks compare with, in two
-    queries for the whole list."""
+    """Give each request its policy, the production version checks compare with and what the
+    open ones' checks read (checks.prepare): the same queries however long the list."""
     model_ids = {r.model_id for r in requests}
     team_ids = {r.model.team_id for r in requests}
     production = {
@@ -157,6 +157,7 @@ def attach_context(requests: list[PromotionRequest]) -> list[PromotionRequest]:
         request._policy = policies.choose(  # type: ignore[attr-defined]
             team_rows, model_id=request.model_id, to_stage=request.to_stage
         )
+    checks.prepare([(r, list(policy_of(r).checks)) for r in requests if r.is_open])
     return requests
 
 
