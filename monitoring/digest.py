@@ -30,6 +30,7 @@ from notifications.models import Watch
 from notifications.selectors import watched_models
 from notifications.services import queue_email
 
+from .figures import plain
 from .models import (
     Alert,
     DatasetKind,
@@ -109,7 +110,7 @@ def _chart(model, series: dict[str, list[tuple]]) -> dict:
     figure = go.Figure()
     for metric, points in series.items():
         figure.add_trace(
-            go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=metric)
+            go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=plain(metric))
         )
     for monitor in model.monitors.all():
         for rule in monitor.rules:
@@ -119,7 +120,7 @@ def _chart(model, series: dict[str, list[tuple]]) -> dict:
                         y=rule[level], line={"dash": "dot", "width": 1, "color": colour}
                     )
     figure.update_layout(
-        title={"text": f"{model.name}: last {CHART_DAYS} days", "font": {"size": 13}},
+        title={"text": f"{plain(model.name)}: last {CHART_DAYS} days", "font": {"size": 13}},
         margin={"l": 40, "r": 10, "t": 30, "b": 30},
         legend={"orientation": "h"},
         template="plotly_white",

@@ -6,7 +6,8 @@ than the page's queries (the tests validate every figure through `go.Figure` ins
 browser draws them with the plotly.js of the same plotly package (static/monitoring/charts.js);
 the e-mail digest may render the same dicts to PNG with kaleido. Inputs are the shapes of
 `EvaluationRun.metrics` (docs in monitoring/stats); a missing number (None) is left out of a
-chart, never drawn as zero.
+chart, never drawn as zero. Every string that comes from data (feature, category, group,
+attribute, metric and model names) goes through `plain()` before it reaches a figure.
 """
 
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,19 @@ TOP_FEATURES = 20  # features in the drift heatmap and on each page of the drift
 FOUR_FIFTHS = 0.8
 LEGEND_ROW = 24  # pixels under the plot for a one-line legend
 FAR = 1e12  # a band's open end: the axis range is set to the data, so it is never seen
+
+
+# plotly.js draws its text as pseudo-HTML (<b>, <i>, <br>, <sub>, <span style>, <a href>) and
+# fills %{...} in templates; it decodes these entities (numeric ones, not &quot;) when it draws.
+_LITERAL = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;", "%": "&#37;"}
+)
+
+
+def plain(value: object) -> str:
+    """A string from data as plotly.js shows it literally in titles, ticks, legends and hover
+    text: never as markup or a link, nor as a template's %{...}."""
+    return str(value).translate(_LITERAL)
 
 
 def _layout(title: str, height: int = 280, legend: bool = True, **extra) -> dict:
@@ -83,22 +97,23 @@ def metrics_across_versions(versions: Sequence, metric: str) -> dict:
     """
     points = [(v, _number(v.metrics.get(metric))) for v in versions]
     points = [(v, value) for v, value in points if value is not None]
+    shown = plain(metric)
     return {
         "data": [
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": metric,
+                "name": shown,
                 "x": [v.number for v, _ in points],
                 "y": [value for _, value in points],
                 "text": [f"v{v.number} · {v.get_stage_display()}" for v, _ in points],
-                "hovertemplate": "%{text}<br>" + metric + " = %{y:.6g}<extra></extra>",
+                "hovertemplate": "%{text}<br>" + shown + " = %{y:.6g}<extra></extra>",
                 "line": {"color": ACCENT},
                 "marker": {"size": 7},
             }
         ],
         "layout": _layout(
-            metric,
+            shown,
             height=220,
             xaxis={
                 "title": {"text": "version"},
@@ -190,6 +205,7 @@ def metric_timeline(
 ) -> dict:
     """A summary metric of finished runs over the time of their data, one line per version,
     with the rules' warning and critical bands and a marker where each alert's run stands."""
+    shown = plain(metric)
     by_version: dict[int, list] = {}
     values: list[float] = []
     for point in points:
@@ -209,7 +225,7 @@ def metric_timeline(
                 "x": [at.isoformat() for at, _, _ in series],
                 "y": [value for _, value, _ in series],
                 "customdata": [pk for _, _, pk in series],
-                "hovertemplate": f"v{number} · run #%{{customdata}}<br>{metric} = %{{y:.6g}}"
+                "hovertemplate": f"v{number} · run #%{{customdata}}<br>{shown} = %{{y:.6g}}"
                 "<extra></extra>",
                 "line": {"color": SERIES[index % len(SERIES)]},
             }
@@ -223,7 +239,7 @@ def metric_timeline(
                 "name": "alerts",
                 "x": [alert.at.isoformat() for alert in marked],
                 "y": [alert.value for alert in marked],
-                "text": [alert.message for alert in marked],
+                "text": [plain(alert.message) for alert in marked],
                 "hovertemplate": "%{text}<extra></extra>",
                 "marker": {
                     "symbol": "x",
@@ -234,14 +250,14 @@ def metric_timeline(
         )
     shapes = [shape for rule in rules for shape in _bands(rule)]
     levels = [x for rule in rules for x in (rule.warning, rule.critical) if x is not None]
-    yaxis: dict = {"title": {"text": metric}}
+    yaxis: dict = {"title": {"text": shown}}
     if values or levels:  # keep the bands from stretching the axis to their far ends
         low, high = min(values + levels), max(values + levels)
         pad = (high - low) * 0.15 or abs(high) * 0.05 or 0.05
         yaxis["range"] = [low - pad, high + pad]
     return {
         "data": data,
-        "layout": _layout(metric, shapes=shapes, yaxis=yaxis, xaxis={"type": "date"}),
+        "layout": _layout(shown, shapes=shapes, yaxis=yaxis, xaxis={"type": "date"}),
     }
 
 
@@ -250,6 +266,7 @@ def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: s
     the comparison a new version is judged by, apart from the production timeline."""
     shown = [(number, stage, _number(value)) for number, stage, value in values]
     shown = sorted((item for item in shown if item[2] is not None), key=lambda item: item[0])
+    label = plain(metric)
     return {
         "data": [
             {
@@ -257,7 +274,7 @@ def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: s
                 "x": [f"v{number}" for number, _, _ in shown],
                 "y": [value for _, _, value in shown],
                 "text": [stage for _, stage, _ in shown],
-                "hovertemplate": "%{x} · %{text}<br>" + metric + " = %{y:.6g}<extra></extra>",
+                "hovertemplate": "%{x} · %{text}<br>" + label + " = %{y:.6g}<extra></extra>",
                 "marker": {
                     "color": [
                         ACCENT if stage == "production" else "#b5c7c9" for _, stage, _ in shown
@@ -266,7 +283,7 @@ def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: s
             }
         ],
         "layout": _layout(
-            metric, height=220, legend=False, xaxis={"type": "category"}, margin={"t": 32}
+            label, height=220, legend=False, xaxis={"type": "category"}, margin={"t": 32}
         ),
     }
 
@@ -323,7 +340,7 @@ def drift_heatmap(columns: Sequence[DriftColumn], top: int = TOP_FEATURES) -> di
             {
                 "type": "heatmap",
                 "x": x,
-                "y": names,
+                "y": [plain(name) for name in names],
                 "z": z,
                 "text": hover,
                 "zmin": 0,
@@ -350,7 +367,7 @@ def feature_distribution(feature: dict) -> dict:
     reference, current = feature.get("reference_hist") or {}, feature.get("current_hist") or {}
     ref_counts, cur_counts = list(reference.get("counts", [])), list(current.get("counts", []))
     if "categories" in reference:
-        labels = [str(category) for category in reference["categories"]]
+        labels = [plain(category) for category in reference["categories"]]
         extra, extra_label = "unseen", "unseen"
     else:
         edges = reference.get("edges", [])
@@ -367,7 +384,7 @@ def feature_distribution(feature: dict) -> dict:
         return [count / total for count in counts]
 
     psi = _number(feature.get("psi"))
-    title = feature["name"] + (f" · PSI {psi:.3g}" if psi is not None else "")
+    title = plain(feature["name"]) + (f" · PSI {psi:.3g}" if psi is not None else "")
     return {
         "data": [
             {
@@ -427,12 +444,14 @@ def fairness_bars(attribute: dict, task: str = "classification") -> dict:
             }
         )
     ratio = _number(attribute.get("disparate_impact_ratio"))
-    title = attribute["name"] + (f" · disparate impact {ratio:.3g}" if ratio is not None else "")
+    title = plain(attribute["name"]) + (
+        f" · disparate impact {ratio:.3g}" if ratio is not None else ""
+    )
     return {
         "data": [
             {
                 "type": "bar",
-                "x": [str(g["value"]) for g in groups],
+                "x": [plain(g["value"]) for g in groups],
                 "y": [_number(g.get(rate)) for g in groups],
                 "customdata": [
                     [g.get("count"), " (too small to judge)" if g.get("too_small") else ""]
@@ -458,7 +477,7 @@ def fairness_error_rates(attribute: dict) -> dict:
     """Per group of one protected attribute, its true and false positive rates side by side:
     what equalized odds compares. Groups too small to judge are named so under their bars."""
     groups = attribute.get("groups", [])
-    labels = [str(g["value"]) + (" (too small)" if g.get("too_small") else "") for g in groups]
+    labels = [plain(g["value"]) + (" (too small)" if g.get("too_small") else "") for g in groups]
     counts = [g.get("count") for g in groups]
     data = [
         {
@@ -473,7 +492,7 @@ def fairness_error_rates(attribute: dict) -> dict:
         for key, name, colour in (("tpr", "TPR", ACCENT), ("fpr", "FPR", AMBER))
     ]
     difference = _number(attribute.get("equalized_odds_difference"))
-    title = attribute["name"] + (
+    title = plain(attribute["name"]) + (
         f" · equalized odds difference {difference:.3g}" if difference is not None else ""
     )
     return {
@@ -494,7 +513,7 @@ def fairness_error_rates(attribute: dict) -> dict:
 def confusion_matrix(overall: dict) -> dict:
     """Counts of true (rows) against predicted (columns) labels."""
     matrix = overall["confusion_matrix"]
-    labels = [str(label) for label in matrix["labels"]]
+    labels = [plain(label) for label in matrix["labels"]]
     return {
         "data": [
             {
@@ -605,12 +624,13 @@ def version_comparison(
         for name in summary
         if _number(summary.get(name)) is not None or _number(baseline_summary.get(name)) is not None
     ]
+    version, baseline = plain(version), plain(baseline)
     return {
         "data": [
             {
                 "type": "bar",
                 "name": baseline,
-                "x": names,
+                "x": [plain(name) for name in names],
                 "y": [_number(baseline_summary.get(name)) for name in names],
                 "marker": {"color": "#b5c7c9"},
                 "hovertemplate": "%{x} = %{y:.6g}<extra>" + baseline + "</extra>",
@@ -618,7 +638,7 @@ def version_comparison(
             {
                 "type": "bar",
                 "name": version,
-                "x": names,
+                "x": [plain(name) for name in names],
                 "y": [_number(summary.get(name)) for name in names],
                 "marker": {"color": ACCENT},
                 "hovertemplate": "%{x} = %{y:.6g}<extra>" + version + "</extra>",
