@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.runner import Limits, Outcome, detect_isolation, run_script, workspace  # noqa: E402
+from sandbox.runner import Limits, Outcome, detect_isolation, run_probe, workspace  # noqa: E402
 
 PROBE = Path(__file__).resolve().parent.parent / "registry" / "load_probe.py"
 LIMITS = Limits(wall_seconds=120, cpu_seconds=120, memory_mb=4096)
@@ -48,7 +48,7 @@ def one_check(model: Path, iso) -> tuple[float, float]:
     started = time.perf_counter()
     with workspace() as ws:
         shutil.copytree(model, ws.model_dir, dirs_exist_ok=True)
-        run = run_script(ws, script=PROBE, limits=LIMITS, iso=iso)
+        run = run_probe(ws, probe=PROBE, limits=LIMITS, iso=iso)
     elapsed = time.perf_counter() - started
     if run.outcome != Outcome.OK or not run.result or not run.result.get("ok"):
         raise SystemExit(f"the check did not pass under {run.isolation}: {run.error or run.result}")

@@ -21,7 +21,7 @@ from django.conf import settings
 from registry.models import TaskType
 from registry.services import NO_MLMODEL_ERROR, artifact_storage
 from sandbox import config
-from sandbox.runner import INSIDE, Outcome, explain_limit, run_script, workspace
+from sandbox.runner import INSIDE, Outcome, explain_limit, run_probe, workspace
 
 from . import datasets, services
 from .models import Dataset, EvaluationKind, EvaluationRun
@@ -315,7 +315,7 @@ def predict_in_sandbox(
             fraction = start + (end - start) * done / max(expected, 1)
             progress(fraction, f"{done:,} of {expected:,} rows predicted")
 
-        ran = run_script(ws, script=PROBE, limits=limits, iso=iso, while_running=watch)
+        ran = run_probe(ws, probe=PROBE, limits=limits, iso=iso, while_running=watch)
         if ran.outcome != Outcome.OK:
             raise EvaluationFailed(ran.error)
         assert ran.result is not None

@@ -1,18 +1,15 @@
-"""Run inside the sandbox: load a stored model and predict on a dataset, batch by batch.
+"""Run inside the sandbox (sandbox.runner.run_probe): load a stored model and predict on a
+dataset, batch by batch.
 
-The sandbox runs it as `entry.py MODEL_DIR INPUTS_DIR OUTPUTS_DIR`. It reads `request.json`
-(the feature columns, the batch size) and `dataset.parquet` from INPUTS_DIR, writes
-`predictions.parquet` (a `prediction` column, and `score`, the positive class's probability, when
-the model is a scikit-learn binary classifier) and `progress` (rows done so far) to OUTPUTS_DIR,
-and one JSON object to the file descriptor in SANDBOX_RESULT_FD. It imports nothing of Vetted:
-the project is not in the sandbox. The metrics are computed outside, from what it wrote.
+It reads `request.json` (the feature columns, the batch size) and `dataset.parquet` from
+INPUTS_DIR, and writes `predictions.parquet` (a `prediction` column, and `score`, the positive
+class's probability, when the model is a scikit-learn binary classifier) and `progress` (rows
+done so far) to OUTPUTS_DIR. It imports nothing of Vetted: the project is not in the sandbox.
+The metrics are computed outside, from what it wrote.
 """
 
 import json
-import os
-import sys
 import time
-import traceback
 from pathlib import Path
 
 
@@ -48,7 +45,8 @@ def _scorer(model_dir: str, metadata):
     return estimator, classes
 
 
-def predict(model_dir: str, inputs: Path, outputs: Path) -> dict:
+def run(model_dir: str, inputs: Path, outputs: Path) -> dict:
+    """Rows predicted, whether there is a score, the classes and the timings."""
     import mlflow.pyfunc
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -86,19 +84,3 @@ def predict(model_dir: str, inputs: Path, outputs: Path) -> dict:
         "load_seconds": round(loaded - started, 3),
         "predict_seconds": round(time.perf_counter() - loaded, 3),
     }
-
-
-def main() -> None:
-    try:
-        result = predict(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
-    except MemoryError:
-        result = {"ok": False, "error": "MemoryError: the model needs more memory than allowed."}
-    except BaseException as exc:  # report anything the model's code raises, then exit cleanly
-        lines = traceback.format_exception(exc)
-        result = {"ok": False, "error": "".join(lines[-12:]).strip()[-8000:]}
-    with os.fdopen(int(os.environ["SANDBOX_RESULT_FD"]), "w") as channel:
-        channel.write(json.dumps(result))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,14 +1,9 @@
-"""Run inside the sandbox: load an MLflow model with pyfunc and predict once.
-
-The sandbox runs it as `entry.py MODEL_DIR INPUTS_DIR` and reads one JSON object from the file
-descriptor in SANDBOX_RESULT_FD. It imports nothing of Vetted: the project is not in the sandbox.
+"""Run inside the sandbox (sandbox.runner.run_probe): load an MLflow model with pyfunc and
+predict once. It imports nothing of Vetted: the project is not in the sandbox.
 """
 
-import json
-import os
-import sys
 import time
-import traceback
+from pathlib import Path
 
 
 def sample_input(metadata, model_dir: str):
@@ -46,7 +41,8 @@ def sample_input(metadata, model_dir: str):
     return pd.DataFrame(columns)
 
 
-def probe(model_dir: str) -> dict:
+def run(model_dir: str, inputs: Path, outputs: Path) -> dict:
+    """Load time, predict time and the prediction's shape; what it raises is the answer too."""
     import mlflow.pyfunc
 
     started = time.perf_counter()
@@ -60,19 +56,3 @@ def probe(model_dir: str) -> dict:
         "predict_seconds": round(time.perf_counter() - loaded, 3),
         "prediction_shape": [int(d) for d in shape],
     }
-
-
-def main() -> None:
-    try:
-        result = probe(sys.argv[1])
-    except MemoryError:
-        result = {"ok": False, "error": "MemoryError: the model needs more memory than allowed."}
-    except BaseException as exc:  # report anything the model's code raises, then exit cleanly
-        lines = traceback.format_exception(exc)
-        result = {"ok": False, "error": "".join(lines[-12:]).strip()[-8000:]}
-    with os.fdopen(int(os.environ["SANDBOX_RESULT_FD"]), "w") as channel:
-        channel.write(json.dumps(result))
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 from sandbox import config
-from sandbox.runner import INSIDE, Limits, Outcome, explain_limit, run_script, workspace
+from sandbox.runner import INSIDE, Limits, Outcome, explain_limit, run_probe, workspace
 
 from . import services
 from .models import LoadCheck, LoadStatus
@@ -107,7 +107,7 @@ def check_version(check: LoadCheck) -> LoadCheckResult:
                 while chunk := src.read(1024 * 1024):  # gigabytes from S3 take a while
                     dst.write(chunk)
                     heartbeat()
-        run = run_script(ws, script=PROBE, limits=limits, iso=iso, while_running=heartbeat)
+        run = run_probe(ws, probe=PROBE, limits=limits, iso=iso, while_running=heartbeat)
     if run.outcome == Outcome.ERRORED:
         return LoadCheckResult(status=LoadStatus.ERRORED, error=run.error, isolation="")
     if run.outcome == Outcome.FAILED:

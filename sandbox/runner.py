@@ -5,7 +5,8 @@ read-only, an `outputs/` folder it may write (files bounded by the file-size lim
 caller once it has ended), a private `/tmp` of bounded size, a clean environment, user 65534, no
 network, its own PID namespace and limits on wall time, CPU, memory, file size, processes and
 output. It returns one JSON object on the file descriptor named by `SANDBOX_RESULT_FD`; that
-and the files in `outputs/` are all that comes out.
+and the files in `outputs/` are all that comes out. Vetted's own probes are run with
+`run_probe()`: they only compute, and entry.py beside them sends their answer or their error.
 
 Two ways to make that with bubblewrap, tried in order when the isolation is first needed:
 - as root (a host or VM): namespaces without a user namespace, then `setpriv` drops to uid 65534,
@@ -32,6 +33,8 @@ from pathlib import Path
 
 SANDBOX_UID = 65534
 INSIDE = Path("/sandbox")
+ENTRY = Path(__file__).resolve().with_name("entry.py")  # what runs a probe inside
+PROBE = "probe.py"  # the probe's name beside it
 PASSWD = "root:x:0:0::/:/usr/sbin/nologin\nsandbox:x:65534:65534::/tmp:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\nsandbox:x:65534:\n"
 TAIL_BYTES = 8192
@@ -148,6 +151,8 @@ def _binds(ws: Workspace | None) -> list[str]:
         binds.append(("--ro-bind", str(ws.root / "passwd"), "/etc/passwd"))
         binds.append(("--ro-bind", str(ws.root / "group"), "/etc/group"))
         binds.append(("--ro-bind", str(ws.root / "entry.py"), str(INSIDE / "entry.py")))
+        if (ws.root / PROBE).exists():
+            binds.append(("--ro-bind", str(ws.root / PROBE), str(INSIDE / PROBE)))
         binds.append(("--ro-bind", str(ws.model_dir), str(INSIDE / "model")))
         binds.append(("--ro-bind", str(ws.inputs_dir), str(INSIDE / "inputs")))
         binds.append(("--bind", str(ws.outputs_dir), str(INSIDE / "outputs")))
@@ -438,6 +443,21 @@ def run_script(
     run.outcome = Outcome.OK
     run.result = parsed
     return run
+
+
+def run_probe(
+    ws: Workspace,
+    *,
+    probe: Path,
+    limits: Limits,
+    iso: Isolation,
+    while_running: Callable[[], None] | None = None,
+) -> SandboxRun:
+    """Run a probe's `run(model_dir, inputs_dir, outputs_dir) -> dict` in the sandbox, as
+    run_script does a script: the result is its dict, or `{"ok": false, "error": ...}` with what
+    it raised (ENTRY says so)."""
+    shutil.copyfile(probe, ws.root / PROBE)
+    return run_script(ws, script=ENTRY, limits=limits, iso=iso, while_running=while_running)
 
 
 def _collect(
