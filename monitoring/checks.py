@@ -61,7 +61,8 @@ def run_url(run: EvaluationRun) -> str:
 
 def _newest(runs: QuerySet[EvaluationRun], *partition: str) -> QuerySet[EvaluationRun]:
     """The newest run of each partition (by the model's ordering, as `.first()` would pick it),
-    in one query however many partitions there are."""
+    in one query however many partitions there are; ranked on ids, so older runs' metrics are
+    never read."""
     ranked = runs.annotate(
         rank=Window(
             RowNumber(),
@@ -69,7 +70,7 @@ def _newest(runs: QuerySet[EvaluationRun], *partition: str) -> QuerySet[Evaluati
             order_by=[F("queued_at").desc(), F("id").desc()],
         )
     )
-    return ranked.filter(rank=1)
+    return EvaluationRun.objects.filter(pk__in=ranked.filter(rank=1).values("pk"))
 
 
 def attach_runs(requests) -> None:
@@ -81,7 +82,7 @@ def attach_runs(requests) -> None:
     runs = EvaluationRun.objects.filter(version_id__in={r.version_id for r in todo})
     newest = {
         (run.version_id, run.kind): run
-        for run in _newest(runs.select_related("baseline"), "version_id", "kind")
+        for run in _newest(runs, "version_id", "kind").select_related("baseline")
     }
     for request in todo:
         request._evaluation_runs = {
