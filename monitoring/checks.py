@@ -27,6 +27,7 @@ from reviews.checks import (
 )
 
 from .models import EvaluationKind, EvaluationRun, RunStatus
+from .stats import options as stats_options
 
 # Summary keys each kind of run writes, and how people read them.
 METRICS = {
@@ -238,30 +239,41 @@ def _evaluate_vs_production(request, spec: dict) -> CheckResult:
     return CheckResult(name, PASS if drop <= spec["max_drop"] else FAIL, detail, run_url(run))
 
 
-# --- drift_psi: {"max_psi": 0.2} -------------------------------------------------------------
+# --- drift_psi: {"max_psi": 0.2}, or {} for the model's psi_threshold -------------------------
 
 
 def _clean_psi(spec: dict) -> dict:
+    if spec.get("max_psi") is None:
+        return {"max_psi": None}
     return {"max_psi": _number(spec, "max_psi", low=0)}
 
 
 def _psi_name(spec: dict) -> str:
+    if spec["max_psi"] is None:
+        return "no feature with PSI at or above the model's threshold against the reference"
     return f"no feature with PSI ≥ {spec['max_psi']:g} against the reference"
 
 
 def _evaluate_psi(request, spec: dict) -> CheckResult:
     def judge(run):
+        # Without a limit of its own, the check takes the model's psi_threshold as the run was
+        # asked for with it (the same one its page marks).
+        limit = spec["max_psi"]
+        if limit is None:
+            limit = run.options.get("psi_threshold", stats_options.DEFAULTS["psi_threshold"])
         over = [
             f"{f['name']} {f['psi']:.3g}"
             for f in run.metrics.get("features", [])
-            if isinstance(f.get("psi"), int | float) and f["psi"] >= spec["max_psi"]
+            if isinstance(f.get("psi"), int | float) and f["psi"] >= limit
         ]
+        threshold = "" if spec["max_psi"] is not None else f" (threshold {limit:g})"
         if over:
             return FAIL, ", ".join(over[:5]) + (
                 f" and {len(over) - 5} more" if len(over) > 5 else ""
-            )
+            ) + threshold
         largest = _summary_value(run, "max_psi")
-        return PASS, "largest PSI " + (f"{largest:.3g}" if largest is not None else "unknown")
+        largest_text = f"{largest:.3g}" if largest is not None else "unknown"
+        return PASS, f"largest PSI {largest_text}{threshold}"
 
     return _answer(request, EvaluationKind.DRIFT, _psi_name(spec), judge)
 

@@ -21,7 +21,10 @@ HELP = {
     "psi_bins": "Reference-quantile bins per numeric feature for PSI and the histograms; "
     "fixed when a reference's profile is built, so a change applies to profiles built after it.",
     "psi_epsilon": "The share an empty bin counts as on either side, so PSI stays finite.",
-    "psi_threshold": "PSI at or above this is a large shift; recorded with each drift run.",
+    "psi_threshold": (
+        "PSI at or above this is a large shift: marked on a drift run's page, and failed by a"
+        " PSI review check that names no limit of its own."
+    ),
     "numeric_method": "The test for numeric features: KS, Wasserstein distance over the "
     "reference standard deviation, or auto (KS up to the large-sample size, Wasserstein above).",
     "categorical_method": "The test for categorical features: chi-squared, Jensen-Shannon "

@@ -7,8 +7,8 @@ from monitoring.tasks import run_evaluation
 from registry.models import ModelVersion
 from reviews import services as review_services
 from reviews.models import PromotionRequest
-from tests.monitoring_datasets import credit_model  # noqa: F401 - a fixture
-from tests.test_monitoring_runs import ask, credit  # noqa: F401  (fixtures)
+from tests.monitoring_datasets import credit_frame, credit_model  # noqa: F401 - a fixture
+from tests.test_monitoring_runs import ask, credit, upload  # noqa: F401  (fixtures)
 
 CHECKS = [
     {"kind": "evaluation_metric", "metric": "roc_auc", "op": ">=", "value": 0.7},
@@ -162,3 +162,44 @@ def test_a_policy_refuses_a_check_it_cannot_run(api_as, alice, check):
     answer = set_checks(api_as(alice), [check])
     assert answer.status_code == 400
     assert answer.json()["error"]["message"].startswith("Check 1:")
+
+
+def test_a_psi_check_without_a_limit_takes_the_models_threshold(
+    api_as,
+    alice,
+    bob,
+    credit,  # noqa: F811
+):
+    model, _, _ = credit
+    reference = upload(alice, model, credit_frame(600, seed=3), "reference", label="y")
+    shifted = upload(alice, model, credit_frame(600, seed=4, shift=8.0), "evaluation", label="y")
+    api = api_as(alice)
+    assert set_checks(api, [{"kind": "drift_psi"}]).status_code == 200
+    opened = api.post(
+        "/api/v1/models/credit/requests/", {"version": 1, "to_stage": "production"}, format="json"
+    )
+    number = opened.json()["number"]
+    name = "no feature with PSI at or above the model's threshold against the reference"
+
+    def drift_check() -> dict:
+        run = ask(
+            api, "credit", version=1, kind="drift", dataset=shifted.pk, reference=reference.pk
+        )
+        assert run.status_code == 201, run.json()
+        run_evaluation(run.json()["id"])
+        income = next(f for f in run_metrics(run) if f["name"] == "income")
+        return checks_of(api, number)[name], income["psi"]
+
+    def run_metrics(answer) -> list[dict]:
+        run = api.get(f"/api/v1/evaluations/{answer.json()['id']}/").json()
+        return run["metrics"]["features"]
+
+    check, psi = drift_check()  # the default threshold, 0.2
+    assert (check["state"], psi >= 0.2) == ("fail", True), check
+    assert check["detail"].endswith("(threshold 0.2)") and check["detail"].startswith("income ")
+
+    settings = "/api/v1/models/credit/monitoring/settings/"
+    assert api_as(bob).put(settings, {"values": {"psi_threshold": psi + 0.5}}).status_code == 200
+    check, _ = drift_check()  # a new run, asked for with the model's new threshold
+    assert check["state"] == "pass", check
+    assert check["detail"].endswith(f"(threshold {psi + 0.5:g})")

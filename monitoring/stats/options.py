@@ -7,7 +7,8 @@ DEFAULTS, key by key:
   after it.
 - `psi_epsilon` (0.0001): the share given to an empty bin on either side, so PSI stays finite
   (the usual convention; an empty bin would otherwise make ln(p/q) infinite).
-- `psi_threshold` (0.2): PSI at or above this is a large shift (the review check's default too).
+- `psi_threshold` (0.2): PSI at or above this is a large shift: marked on a drift run's page,
+  and the limit of a `drift_psi` review check that names none.
 - `numeric_method` ("auto"): "ks", "wasserstein" or "auto": KS when both sides have at most
   `large_sample_rows` values, otherwise the Wasserstein distance over the reference standard
   deviation (with very many rows any tiny shift makes a KS p-value vanish).
