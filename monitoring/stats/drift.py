@@ -75,7 +75,9 @@ def compare(
                 raise ValueError(f"the current data has no column {name!r}")
             tracker.add(chunk[name])
 
-    results = {name: tracker.result(name, settings) for name, tracker in trackers.items()}
+    results = {}
+    for name in list(trackers):  # each let go once done: one feature's columns held at a time
+        results[name] = trackers.pop(name).result(name, settings)
     prediction_result = results.pop(prediction) if prediction is not None else None
     features = list(results.values())
     _adjust(features, settings)
