@@ -19,9 +19,9 @@ def parquet_chunks(
 ) -> Iterator[pd.DataFrame]:
     """The file's rows as DataFrames of at most `rows` rows: memory bounded by the chunk.
 
-    Without pre-buffering: Arrow would otherwise fetch the column chunks of the row groups
-    ahead of the one being read (about the file's size at a million rows), which only pays
-    on high-latency object storage.
+    Without Arrow's pre-buffering, which reads the column chunks of several row groups at once
+    and ahead ("set to False if you want to prioritize minimal memory usage over maximum
+    speed", its documentation says): at a million rows it held about 150 MB more.
     """
     parquet = pq.ParquetFile(source, pre_buffer=False)
     for batch in parquet.iter_batches(batch_size=rows, columns=columns):
