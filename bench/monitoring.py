@@ -108,10 +108,6 @@ def load_frame(folder: Path, names: list[str]):
     return frame_of({name: np.load(folder / f"{name}.npy") for name in names}, names)
 
 
-def chunks(frame, rows: int = CHUNK_ROWS):
-    return (frame.iloc[start : start + rows] for start in range(0, len(frame), rows))
-
-
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -126,7 +122,8 @@ def loaded_mb() -> float:
 
 
 def peak_mb() -> float:
-    """The resident high-water mark since loaded_mb() (ru_maxrss before it, if never reset)."""
+    """The resident high-water mark since loaded_mb(); in a case that never calls it (Vetted's
+    drift), the whole process's, which is what ru_maxrss reports too."""
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
