@@ -4,17 +4,20 @@ MetricFrame on the same data, in time and peak memory, and a 10M-row batch throu
 `python bench/monitoring.py run --out FILE` generates the data once (25 features: 15 numeric,
 10 categorical with 3 to 8 categories, so Evidently picks the same tests as our "auto";
 a drift in some of them; 2 protected attributes), then measures every case in a fresh
-subprocess, so each peak is that case's alone: the resident high-water mark (VmHWM, reset after
-the data is loaded, since building the DataFrames briefly holds extra copies on either side).
+subprocess, so each peak is that case's alone: the resident high-water mark (VmHWM; where a
+case loads its data whole, reset once it is loaded, since building the DataFrames briefly holds
+extra copies).
 Vetted's cases run with this Python; the peers with `--peer-python` (a venv from
 bench/requirements-monitoring-peer.txt: Evidently and fairlearn need pandas < 3). Every case also
 returns its numbers, and the run records the largest difference between ours and the peer's.
 
-Drift is timed as an evaluation runs it: the reference profile is built once when the
-reference is uploaded (timed apart, "profile"), then each evaluation compares current chunks
-with it ("compare"). Evidently recomputes the reference in every report, so its time is
-compared with profile + compare. The data sits in memory for both sides (RSS after loading it
-is reported apart); ours reads it as 200k-row chunks, as monitoring.datasets.read_chunks does.
+Drift is measured on Vetted's side as an evaluation runs it: both tables are written to Parquet
+first, as an upload is stored (not timed), then a fresh process builds the reference profile
+from the reference file read in chunks, stores its sorted columns, and compares the current file
+read in chunks with it, through monitoring.chunks, the readers monitoring.datasets uses.
+Its time is profile + compare (Evidently recomputes the reference in every report) and its peak
+the whole process's (ru_maxrss): the data is never held whole. The peers load the two
+DataFrames as their own documentation shows; their peak is taken once the data is loaded.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +39,7 @@ NUMERIC = [f"n{i:02d}" for i in range(15)]
 CATEGORICAL = [f"c{i:02d}" for i in range(10)]
 DRIFTED = {"n00", "n01", "n02", "n03", "c00", "c01"}  # shifted in the current data
 CHUNK_ROWS = 200_000
+STORED_ROW_GROUP = 64_000
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,10 +68,28 @@ def columns(rows: int, seed: int, drift: bool) -> dict[str, np.ndarray]:
 
 
 def generate(folder: Path, rows: int, seed: int, drift: bool) -> None:
-    """The table as .npy files, which either venv reads."""
+    """The table as .npy files, which either venv reads, and its features as the Parquet file
+    Vetted stores for an upload (`folder`.parquet)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, values in columns(rows, seed, drift).items():
+    table = columns(rows, seed, drift)
+    for name, values in table.items():
         np.save(folder / f"{name}.npy", values)
+    write_parquet(folder.with_suffix(".parquet"), [table])
+
+
+def write_parquet(path: Path, tables: Iterable[dict[str, np.ndarray]]) -> None:
+    """The tables' features, one after another, as one Parquet file in the row groups an upload
+    is stored in (monitoring.datasets writes each 64,000-row batch it reads as it arrives)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    for table in tables:
+        arrow = pa.table({name: pa.array(table[name]) for name in NUMERIC + CATEGORICAL})
+        writer = writer or pq.ParquetWriter(path, arrow.schema)
+        writer.write_table(arrow, row_group_size=STORED_ROW_GROUP)
+    if writer is not None:
+        writer.close()
 
 
 def frame_of(table: dict[str, np.ndarray], names: list[str]):
@@ -85,10 +108,6 @@ def load_frame(folder: Path, names: list[str]):
     return frame_of({name: np.load(folder / f"{name}.npy") for name in names}, names)
 
 
-def chunks(frame, rows: int = CHUNK_ROWS):
-    return (frame.iloc[start : start + rows] for start in range(0, len(frame), rows))
-
-
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -103,7 +122,8 @@ def loaded_mb() -> float:
 
 
 def peak_mb() -> float:
-    """The resident high-water mark since loaded_mb() (ru_maxrss before it, if never reset)."""
+    """The resident high-water mark since loaded_mb(); in a case that never calls it (Vetted's
+    drift), the whole process's, which is what ru_maxrss reports too."""
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
@@ -115,59 +135,49 @@ def peak_mb() -> float:
 
 
 def vetted_drift(data: Path) -> dict:
+    """An evaluation's own path, in this fresh process: the reference profile built from the
+    reference's Parquet file in chunks (monitoring.datasets.reference_profile), its sorted
+    columns stored and loaded one by one, then the current Parquet file compared in chunks
+    (monitoring.evaluate's drift). The peak is the whole process's (ru_maxrss)."""
     sys.path.insert(0, str(ROOT))
+    from monitoring.chunks import parquet_chunks, read_sorted, write_sorted
     from monitoring.stats.drift import compare
+    from monitoring.stats.options import DEFAULTS
     from monitoring.stats.profile import build_profile
 
-    reference = load_frame(data / "reference", NUMERIC + CATEGORICAL)
-    current = load_frame(data / "current", NUMERIC + CATEGORICAL)
-    loaded = loaded_mb()
     started = time.perf_counter()
-    profile, sorted_columns = build_profile(chunks(reference), NUMERIC, CATEGORICAL)
+    profile, sorted_columns = build_profile(
+        parquet_chunks(data / "reference.parquet", NUMERIC + CATEGORICAL),
+        NUMERIC,
+        CATEGORICAL,
+        bins=DEFAULTS["psi_bins"],
+    )
+    stored = data / f"sorted-{os.getpid()}.npz"
+    with open(stored, "wb") as target:
+        write_sorted(target, sorted_columns)
+    del sorted_columns
+    profile = json.loads(json.dumps(profile))  # as the database gives it back
+
+    def load(column: str):
+        with open(stored, "rb") as source:
+            return read_sorted(source, column)
+
     profiled = time.perf_counter()
-    result = compare(profile, sorted_columns.__getitem__, chunks(current), {})
+    result = compare(
+        profile, load, parquet_chunks(data / "current.parquet", NUMERIC + CATEGORICAL), {}
+    )
     finished = time.perf_counter()
+    stored.unlink()
     return {
         "seconds": finished - started,
         "profile_seconds": profiled - started,
         "compare_seconds": finished - profiled,
-        "data_mb": loaded,
+        "rows_current": result["rows_current"],
+        "approximated": sum(1 for f in result["features"] if f["approximation"]),
         "numbers": {
             f["name"]: f.get("wasserstein_over_ref_std", f.get("jensen_shannon"))
             for f in result["features"]
         },
-        "drifted": sorted(f["name"] for f in result["features"] if f["drifted"]),
-    }
-
-
-def vetted_drift_batch(data: Path, rows: int) -> dict:
-    """A `rows`-row current batch generated chunk by chunk, never whole in memory."""
-    sys.path.insert(0, str(ROOT))
-    from monitoring.stats.drift import compare
-    from monitoring.stats.profile import build_profile
-
-    reference = load_frame(data / "reference", NUMERIC + CATEGORICAL)
-    profile, sorted_columns = build_profile(chunks(reference), NUMERIC, CATEGORICAL)
-    del reference
-    loaded = loaded_mb()
-
-    generating = [0.0]  # making the data is not the evaluation's time
-
-    def batch():
-        for start in range(0, rows, CHUNK_ROWS):
-            began = time.perf_counter()
-            table = columns(min(CHUNK_ROWS, rows - start), 1000 + start, drift=True)
-            frame = frame_of(table, NUMERIC + CATEGORICAL)
-            generating[0] += time.perf_counter() - began
-            yield frame
-
-    started = time.perf_counter()
-    result = compare(profile, sorted_columns.__getitem__, batch(), {})
-    return {
-        "seconds": time.perf_counter() - started - generating[0],
-        "data_mb": loaded,
-        "rows_current": result["rows_current"],
-        "approximated": sum(1 for f in result["features"] if f["approximation"]),
         "drifted": sorted(f["name"] for f in result["features"] if f["drifted"]),
     }
 
@@ -271,8 +281,8 @@ CASES = {
 }
 
 
-def measure(case: str, data: Path, rows: int) -> None:
-    result = vetted_drift_batch(data, rows) if case == "vetted-drift-batch" else CASES[case](data)
+def measure(case: str, data: Path) -> None:
+    result = CASES[case](data)
     result["peak_mb"] = peak_mb()
     print(json.dumps(result))
 
@@ -280,8 +290,8 @@ def measure(case: str, data: Path, rows: int) -> None:
 # --- the run --------------------------------------------------------------------------------
 
 
-def subprocess_case(python: str, case: str, data: Path, rows: int = 0) -> dict:
-    command = [python, str(Path(__file__).resolve()), "measure", case, str(data), str(rows)]
+def subprocess_case(python: str, case: str, data: Path) -> dict:
+    command = [python, str(Path(__file__).resolve()), "measure", case, str(data)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1:] or ["failed"]}
@@ -307,6 +317,12 @@ def summarise(rounds: list[dict]) -> dict:
             summary[key] = {"median": statistics.median(values), "best": min(values)}
     summary["last"] = {k: v for k, v in good[-1].items() if k != "numbers"}
     return summary
+
+
+def batch_tables(rows: int) -> Iterator[dict[str, np.ndarray]]:
+    """A `rows`-row current batch, made chunk by chunk (never whole in memory)."""
+    for start in range(0, rows, CHUNK_ROWS):
+        yield columns(min(CHUNK_ROWS, rows - start), 1000 + start, drift=True)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -336,12 +352,13 @@ def run(args: argparse.Namespace) -> None:
                     }
             results["sizes"][str(rows)] = size
         if args.batch_rows:
-            data = Path(work) / "batch-reference"
+            data = Path(work) / "batch"
             generate(data / "reference", args.batch_reference_rows, 1, drift=False)
+            write_parquet(data / "current.parquet", batch_tables(args.batch_rows))
             print(f"{args.batch_rows}-row batch through the chunks", file=sys.stderr)
             results["batch"] = {
                 "reference_rows": args.batch_reference_rows,
-                **subprocess_case(sys.executable, "vetted-drift-batch", data, args.batch_rows),
+                **subprocess_case(sys.executable, "vetted-drift", data),
             }
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(table(results))
@@ -388,10 +405,10 @@ def table(results: dict) -> str:
         lines.append("")
         lines.append(
             f"A {batch['rows_current']:,}-row batch against a {batch['reference_rows']:,}-row "
-            f"reference, 25 features, through the chunks: {batch['seconds']:.1f} s, peak "
-            f"{batch['peak_mb']:.0f} MB (profile and sorted reference held: "
-            f"{batch['data_mb']:.0f} MB); {batch['approximated']} Wasserstein distances "
-            "approximated (named so in the result)."
+            f"reference, 25 features, both read from Parquet in chunks: {batch['seconds']:.1f} s "
+            f"(profile {batch['profile_seconds']:.1f} s, compare {batch['compare_seconds']:.1f} s),"
+            f" peak {batch['peak_mb']:.0f} MB (the whole process); {batch['approximated']} "
+            "Wasserstein distances approximated (named so in the result)."
         )
     return "\n".join(lines)
 
@@ -411,12 +428,11 @@ def main() -> None:
     one = commands.add_parser("measure")
     one.add_argument("case")
     one.add_argument("data", type=Path)
-    one.add_argument("rows", type=int)
     args = parser.parse_args()
     if args.command == "run":
         run(args)
     else:
-        measure(args.case, args.data, args.rows)
+        measure(args.case, args.data)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from registry.uploads import LimitedUploadHandler
 from vetted.api.errors import UploadTooLarge
 
 from .access import can_upload_data
+from .chunks import CHUNK_ROWS, parquet_chunks, read_sorted, write_sorted
 from .models import Dataset, DatasetKind, ModelMonitoringSettings, ReferenceProfile
 from .stats import options
 from .stats.profile import build_profile
@@ -487,13 +488,11 @@ def _file_sha256(path: str) -> str:
 
 
 def read_chunks(
-    dataset: Dataset, columns: list[str] | None = None, rows: int = 200_000
+    dataset: Dataset, columns: list[str] | None = None, rows: int = CHUNK_ROWS
 ) -> Iterator[pd.DataFrame]:
     """The dataset's rows as DataFrames of at most `rows` rows: memory bounded by the chunk."""
     with artifact_storage().open(dataset.storage_name, "rb") as handle:
-        parquet = pq.ParquetFile(handle)
-        for batch in parquet.iter_batches(batch_size=rows, columns=columns):
-            yield batch.to_pandas()
+        yield from parquet_chunks(handle, columns, rows)
 
 
 def default_datasets(model: RegisteredModel) -> dict[str, Dataset | None]:
@@ -574,10 +573,9 @@ def _psi_bins(model: RegisteredModel) -> int:
 
 
 def _save_sorted(dataset: Dataset, columns: dict[str, np.ndarray]) -> str:
-    """The sorted numeric columns as one uncompressed .npz (each column loads alone)."""
+    """The sorted numeric columns saved through the storage API (columns.write_sorted)."""
     with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as scratch:
-        arrays: dict[str, Any] = {n: np.asarray(v, dtype=np.float64) for n, v in columns.items()}
-        np.savez(scratch, **arrays)
+        write_sorted(scratch, columns)
         scratch.seek(0)
         return artifact_storage().save(
             f"{PROFILES_FOLDER}/{dataset.model_id}/{_stem(dataset.storage_name)}.npz",
@@ -594,8 +592,7 @@ def _sorted_loader(storage_name: str) -> Callable[[str], np.ndarray]:
         if not storage_name:
             raise KeyError(column)
         with artifact_storage().open(storage_name, "rb") as handle:
-            with np.load(handle, allow_pickle=False) as columns:
-                return columns[column]
+            return read_sorted(handle, column)
 
     return load
 

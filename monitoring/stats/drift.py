@@ -75,7 +75,9 @@ def compare(
                 raise ValueError(f"the current data has no column {name!r}")
             tracker.add(chunk[name])
 
-    results = {name: tracker.result(name, settings) for name, tracker in trackers.items()}
+    results = {}
+    for name in list(trackers):  # each let go once done: one feature's columns held at a time
+        results[name] = trackers.pop(name).result(name, settings)
     prediction_result = results.pop(prediction) if prediction is not None else None
     features = list(results.values())
     _adjust(features, settings)
@@ -230,6 +232,15 @@ class _CategoryTracker:
         )
 
 
+def _add_runs(counts: np.ndarray, places: np.ndarray) -> None:
+    """counts[p] += how often p is in `places` (sorted): one addition per distinct place,
+    where a bincount would write the whole of `counts` (a million cells) for every chunk."""
+    if places.size == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, places[1:] != places[:-1]])
+    counts[places[starts]] += np.diff(np.r_[starts, places.size])
+
+
 class _NumericTracker:
     """Current bin counts, and the column itself while it is small enough to keep whole;
     past `exact_max_rows` values, counts on the reference's distinct values instead."""
@@ -275,19 +286,23 @@ class _NumericTracker:
         return self.reference
 
     def _start_counting(self) -> None:
-        self.distinct = np.unique(self._sorted_reference())
+        # Not kept: the result loads the reference again, rather than every feature holding it
+        # beside its counts while the chunks go by.
+        self.distinct = np.unique(np.asarray(self.load_reference(), dtype=np.float64))
         self.left = np.zeros(self.distinct.size + 1, dtype=np.int64)
         self.right = np.zeros(self.distinct.size + 1, dtype=np.int64)
 
     def _count(self, values: np.ndarray) -> None:
         if self.distinct.size == 0:
             return
-        self.left += np.bincount(
-            np.searchsorted(self.distinct, values, side="left"), minlength=self.left.size
-        )
-        self.right += np.bincount(
-            np.searchsorted(self.distinct, values, side="right"), minlength=self.right.size
-        )
+        # Sorted first, the search walks the distinct values in order (ten times faster with a
+        # million of them); a value's place on the right is its place on the left, one further
+        # when it equals the distinct value there.
+        ordered = np.sort(values)
+        left = np.searchsorted(self.distinct, ordered, side="left")
+        equal = self.distinct[np.minimum(left, self.distinct.size - 1)] == ordered
+        _add_runs(self.left, left)
+        _add_runs(self.right, left + equal)
         low, high = self.distinct[0], self.distinct[-1]
         self.below += float(np.sum(low - values[values < low]))
         self.above += float(np.sum(values[values > high] - high))
