@@ -119,10 +119,22 @@ def attach_production_runs(requests) -> None:
             request._production_runs[run.kind] = run
 
 
+def _loaded(request, attach, attribute: str) -> dict:
+    """What `attach` keeps on the request. A list's prepare() kept it for every row; a request
+    checked alone loads it now and keeps nothing, so checking the same object again once a run
+    has ended sees that run."""
+    if hasattr(request, attribute):
+        return getattr(request, attribute)
+    attach([request])
+    loaded = getattr(request, attribute)
+    for kept in ("_evaluation_runs", "_production_runs"):
+        if hasattr(request, kept):
+            delattr(request, kept)
+    return loaded
+
+
 def _newest_run(request, kind: str) -> EvaluationRun | None:
-    if not hasattr(request, "_evaluation_runs"):
-        attach_runs([request])
-    return request._evaluation_runs[kind]
+    return _loaded(request, attach_runs, "_evaluation_runs")[kind]
 
 
 def _answer(request, kind: str, name: str, judge) -> CheckResult:
@@ -200,9 +212,7 @@ def _vs_production_name(spec: dict) -> str:
 
 def _production_run(request, run: EvaluationRun) -> EvaluationRun | None:
     """The production version's run that `run` (done) is compared with, if there is one."""
-    if not hasattr(request, "_production_runs"):
-        attach_production_runs([request])
-    return request._production_runs.get(run.kind)
+    return _loaded(request, attach_production_runs, "_production_runs").get(run.kind)
 
 
 def _evaluate_vs_production(request, spec: dict) -> CheckResult:
