@@ -90,13 +90,14 @@ def test_a_token_without_the_write_scope_changes_nothing(model, alice, api_as):
         ),
         (
             {"numeric_method": "t-test"},
-            "numeric_method must be one of auto, ks, wasserstein, not 't-test'",
+            'numeric_method must be one of auto, ks, wasserstein, not "t-test"',
         ),
         ({"alpha": 0}, "alpha must be a number above 0 and at most 1"),
         ({"psi_bins": 2.5}, "psi_bins must be a whole number of at least 1"),
         ({"share_drifted_threshold": 1.5}, "share_drifted_threshold must be a number of at least"),
-        ({"four_fifths": "0.8"}, "four_fifths must be a number, not '0.8'"),
-        ({"min_group_size": True}, "min_group_size must be a number, not True"),
+        ({"four_fifths": "0.8"}, 'four_fifths must be a number, not "0.8"'),
+        ({"min_group_size": True}, "min_group_size must be a number, not true"),
+        ({"alpha": None}, "alpha must be a number, not null"),
     ],
 )
 def test_a_bad_setting_is_a_400_naming_it_and_what_is_allowed(

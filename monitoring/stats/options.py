@@ -29,6 +29,7 @@ DEFAULTS, key by key:
 - `four_fifths` (0.8): the disparate impact ratio at or above which the four-fifths rule holds.
 """
 
+import json
 import math
 
 DEFAULTS: dict[str, object] = {
@@ -90,10 +91,10 @@ def merged(values: dict) -> dict:
 def _checked(key: str, value: object) -> object:
     if key in CHOICES:
         if value not in CHOICES[key]:
-            raise ValueError(f"{key} must be one of {', '.join(CHOICES[key])}, not {value!r}")
+            raise ValueError(f"{key} must be one of {', '.join(CHOICES[key])}, not {_shown(value)}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{key} must be a number, not {value!r}")
+        raise ValueError(f"{key} must be a number, not {_shown(value)}")
     if key in COUNTS:
         if not float(value).is_integer() or value < COUNTS[key]:
             raise ValueError(f"{key} must be a whole number of at least {COUNTS[key]}")
@@ -105,3 +106,8 @@ def _checked(key: str, value: object) -> object:
         upper = "" if math.isinf(high) else f" and at most {high}"
         raise ValueError(f"{key} must be a number of at least {low}{upper}")
     return float(value)
+
+
+def _shown(value: object) -> str:
+    """A value as the JSON that sent it (null, true, "0.8"), which is what people typed."""
+    return json.dumps(value, allow_nan=True, default=repr)
