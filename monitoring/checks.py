@@ -1,6 +1,8 @@
 """Evaluation results as review checks: registered with reviews.checks in AppConfig.ready().
 
-Each kind reads the latest run of the request's version of the kind its metric comes from:
+Each kind reads the latest run of the request's version of the kind its metric comes from, on
+one of the model's evaluation datasets (the data a new version is judged on when it loads; runs
+on production batches or references answer other questions and leave the checks alone):
 pending while that run is queued or running (or none was made yet), then pass or fail, with a
 link to the run's page. A run that ends calls dismiss_stale_approvals, so approvals that saw a
 check pending do not count once it has an answer. The runs are loaded for a whole list of
@@ -26,7 +28,7 @@ from reviews.checks import (
     register_check_kind,
 )
 
-from .models import EvaluationKind, EvaluationRun, RunStatus
+from .models import DatasetKind, EvaluationKind, EvaluationRun, RunStatus
 from .stats import options as stats_options
 
 # Summary keys each kind of run writes, and how people read them.
@@ -75,12 +77,14 @@ def _newest(runs: QuerySet[EvaluationRun], *partition: str) -> QuerySet[Evaluati
 
 
 def attach_runs(requests) -> None:
-    """Give each request its version's newest run of each kind, whatever started it (one query
-    for the whole list; requests that have them already are skipped)."""
+    """Give each request its version's newest run of each kind on evaluation data, whatever
+    started it (one query for the whole list; requests that have them already are skipped)."""
     todo = [request for request in requests if not hasattr(request, "_evaluation_runs")]
     if not todo:
         return
-    runs = EvaluationRun.objects.filter(version_id__in={r.version_id for r in todo})
+    runs = EvaluationRun.objects.filter(
+        version_id__in={r.version_id for r in todo}, dataset__kind=DatasetKind.EVALUATION
+    )
     newest = {
         (run.version_id, run.kind): run
         for run in _newest(runs, "version_id", "kind").select_related("baseline")

@@ -368,13 +368,15 @@ def feature_distribution(feature: dict) -> dict:
     ref_counts, cur_counts = list(reference.get("counts", [])), list(current.get("counts", []))
     if "categories" in reference:
         labels = [plain(category) for category in reference["categories"]]
-        extra, extra_label = "unseen", "unseen"
+        extra, extra_label = "unseen", "not in the reference"
     else:
         edges = reference.get("edges", [])
         labels = [f"{a:.4g} – {b:.4g}" for a, b in zip(edges, edges[1:], strict=False)]
         extra, extra_label = "out_of_range", "out of range"
     # Values outside the reference's bins (or categories it never had) get a cell when present.
     if reference.get(extra) or current.get(extra):
+        while extra_label in labels:  # a category of that very name keeps its own bar
+            extra_label = f"[{extra_label}]"
         labels.append(extra_label)
         ref_counts.append(reference.get(extra, 0))
         cur_counts.append(current.get(extra, 0))

@@ -203,3 +203,39 @@ def test_a_psi_check_without_a_limit_takes_the_models_threshold(
     check, _ = drift_check()  # a new run, asked for with the model's new threshold
     assert check["state"] == "pass", check
     assert check["detail"].endswith(f"(threshold {psi + 0.5:g})")
+
+
+def test_only_runs_on_evaluation_data_answer_the_checks(
+    api_as,
+    alice,
+    credit,  # noqa: F811
+):
+    """A run on a production batch (by hand or by a monitor) answers another question: the
+    check keeps reading the run on the evaluation data, until one on newer evaluation data."""
+    model, dataset, _ = credit
+    api = api_as(alice)
+    assert set_checks(api, CHECKS[:1]).status_code == 200
+    number = api.post(
+        "/api/v1/models/credit/requests/", {"version": 1, "to_stage": "production"}, format="json"
+    ).json()["number"]
+    on_evaluation = ask(api, "credit", version=1, kind="performance", dataset=dataset.pk).json()
+    run_evaluation(on_evaluation["id"])
+    passed = checks_of(api, number)[NAMES[0]]
+    assert passed["state"] == "pass" and passed["url"] == f"/evaluations/{on_evaluation['id']}/"
+
+    noise = credit_frame(600, seed=5)
+    noise["y"] = noise["y"].sample(frac=1, random_state=0).to_numpy()  # labels unrelated
+    batch = upload(alice, model, noise, "batch", label="y")
+    on_batch = ask(api, "credit", version=1, kind="performance", dataset=batch.pk).json()
+    run_evaluation(on_batch["id"])
+    assert (
+        api.get(f"/api/v1/evaluations/{on_batch['id']}/").json()["metrics"]["summary"]["roc_auc"]
+        < 0.7
+    )
+    assert checks_of(api, number)[NAMES[0]] == passed
+
+    newer = upload(alice, model, noise, "evaluation", label="y")
+    on_newer = ask(api, "credit", version=1, kind="performance", dataset=newer.pk).json()
+    run_evaluation(on_newer["id"])
+    failed = checks_of(api, number)[NAMES[0]]
+    assert failed["state"] == "fail" and failed["url"] == f"/evaluations/{on_newer['id']}/"

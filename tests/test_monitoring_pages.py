@@ -388,7 +388,7 @@ def test_a_drift_run_pages_its_features_most_drifted_first(client, alice, runs):
     assert f">{names[40]}<" in last and f">{names[44]}<" in last and names[39] not in last
     top = run.metrics["features"][0]
     reference, current = figures_in(first)["distribution-0"]["data"]
-    assert reference["x"] == [*top["reference_hist"]["categories"], "unseen"]
+    assert reference["x"] == [*top["reference_hist"]["categories"], "not in the reference"]
     assert current["customdata"] == [*top["current_hist"]["counts"], 3]  # three "new" values
     assert sum(reference["y"]) == pytest.approx(1) and sum(current["y"]) == pytest.approx(1)
 

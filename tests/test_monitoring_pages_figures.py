@@ -130,6 +130,26 @@ def test_a_numeric_distribution_names_its_bins_and_the_out_of_range_cell():
     assert current["y"][-1] == pytest.approx(beyond / 300)
 
 
+def test_categories_the_reference_never_had_keep_a_bar_apart_from_a_category_of_that_name():
+    import pandas as pd
+
+    from monitoring.stats import drift, profile
+
+    named = "not in the reference"
+    reference = pd.DataFrame({"colour": ["red", named, "red", "blue"] * 25})
+    current = pd.DataFrame({"colour": ["red", named, "green", "green"] * 25})
+    profiled, columns = profile.build_profile([reference], [], ["colour"])
+    feature = drift.compare(profiled, columns.__getitem__, [current], {})["features"][0]
+    reference_bars, current_bars = valid(figures.feature_distribution(feature))["data"]
+    assert reference_bars["x"] == [
+        *map(figures.plain, feature["reference_hist"]["categories"]),
+        f"[{named}]",
+    ]
+    assert len(set(reference_bars["x"])) == len(reference_bars["x"])
+    assert current_bars["customdata"][-1] == 50  # the green ones
+    assert current_bars["customdata"][reference_bars["x"].index(named)] == 25
+
+
 def test_fairness_bars_for_regression_show_the_error_without_a_four_fifths_band():
     attribute = {
         "name": "region",
