@@ -6,10 +6,7 @@ e-mails, the sweeps for lost work, the debris) and its hourly digest reaches a r
 Nobody waits an hour: a schedule is made due by moving its `last_run_at` back, which stands for
 the time that would have passed since it last fired."""
 
-import os
 import subprocess
-import sys
-import threading
 import time
 from datetime import timedelta
 
@@ -21,10 +18,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTa
 
 from monitoring.models import Alert, EvaluationRun, Monitor
 from notifications import services as notification_services
-from tests.conftest import database_url
 from tests.mail import SmtpServer, smtp_port  # noqa: F401 - a fixture
 from tests.monitoring_watch import batch, model_in_production
-from tests.workers import ROOT, start_worker  # noqa: F401 - a fixture
+from tests.workers import CeleryProcess, start_worker  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.worker
 
@@ -41,45 +37,14 @@ HOURLY = FORM | {"interval": "hourly"}
 SWITCHED_OFF = {field: value for field, value in HOURLY.items() if field != "enabled"}  # unticked
 
 
-class Beat:
+class Beat(CeleryProcess):
     """A real `celery -A vetted beat`, the command `make run` and docker-compose use, waking at
     least every second (`--max-interval`) instead of every five so a test notices sooner; at
-    DEBUG each wake-up is logged, which lets a test count beat's ticks. Its log is read on a
-    thread so its pipe never fills."""
+    DEBUG each wake-up is logged, which lets a test count beat's ticks."""
 
     def __init__(self):
-        self.log: list[str] = []
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "vetted",
-                "beat",
-                "--loglevel=DEBUG",
-                "--max-interval=1",
-            ],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "DATABASE_URL": database_url(),
-                "CELERY_BROKER_URL": os.environ["REDIS_URL"],
-                "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-                "MONITORING_QUEUE": settings.MONITORING_QUEUE,
-                "PYTHONUNBUFFERED": "1",  # its banner (printed, not logged) in order
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.log.append(line)
+        # PYTHONUNBUFFERED: its banner (printed, not logged) in order.
+        super().__init__("beat", "--loglevel=DEBUG", "--max-interval=1", PYTHONUNBUFFERED="1")
 
     def lines(self, words: str) -> int:
         return sum(words in line for line in list(self.log))

@@ -24,27 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER_SECRET = f"worker-secret-{uuid.uuid4().hex}"
 
 
-class Worker:
-    """A real `celery worker` process consuming both queues, as `make run`'s does; its log is
-    read on a thread so its pipe never fills."""
+class CeleryProcess:
+    """A real `celery -A vetted …` command (worker or beat, as `make run` starts them) against
+    the test database and Redis, in its own process group; its output is read on a thread into
+    `log`, so its pipe never fills."""
 
-    def __init__(self, purge: bool = True, **env: str):
+    def __init__(self, *arguments: str, **env: str):
         self.log: list[str] = []
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "vetted",
-                "worker",
-                *(["--purge"] if purge else []),
-                "--pool=prefork",
-                "--concurrency=2",
-                "--loglevel=INFO",
-                "-Q",
-                f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.MONITORING_QUEUE}",
-            ],
+            [sys.executable, "-m", "celery", "-A", "vetted", *arguments],
             cwd=ROOT,
             env={
                 **os.environ,
@@ -52,12 +40,6 @@ class Worker:
                 "CELERY_BROKER_URL": os.environ["REDIS_URL"],
                 "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
                 "MONITORING_QUEUE": settings.MONITORING_QUEUE,
-                "SECRET_KEY": WORKER_SECRET,
-                "LOAD_CHECK_TIMEOUT_SECONDS": "25",
-                "LOAD_CHECK_MEMORY_MB": "2500",
-                "SANDBOX_REQUIRED": "true",
-                "SANDBOX_FILE_SIZE_MB": "20",
-                "SANDBOX_TMP_MB": "64",
                 **env,
             },
             stdout=subprocess.PIPE,
@@ -65,18 +47,46 @@ class Worker:
             text=True,
             start_new_session=True,  # its own process group, which kill() ends whole
         )
-        self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(60):
-            self.stop()
-            pytest.fail("the worker did not start:\n" + "".join(self.log))
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.log.append(line)
-            if "ready." in line:
-                self.ready.set()
+            self.heard(line)
+
+    def heard(self, line: str) -> None:
+        """Each line of output as it comes."""
+
+
+class Worker(CeleryProcess):
+    """A real `celery worker` consuming both queues, as `make run`'s does."""
+
+    def __init__(self, purge: bool = True, **env: str):
+        self.ready = threading.Event()
+        super().__init__(
+            "worker",
+            *(["--purge"] if purge else []),
+            "--pool=prefork",
+            "--concurrency=2",
+            "--loglevel=INFO",
+            "-Q",
+            f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.MONITORING_QUEUE}",
+            SECRET_KEY=WORKER_SECRET,
+            LOAD_CHECK_TIMEOUT_SECONDS="25",
+            LOAD_CHECK_MEMORY_MB="2500",
+            SANDBOX_REQUIRED="true",
+            SANDBOX_FILE_SIZE_MB="20",
+            SANDBOX_TMP_MB="64",
+            **env,
+        )
+        if not self.ready.wait(60):
+            self.stop()
+            pytest.fail("the worker did not start:\n" + "".join(self.log))
+
+    def heard(self, line: str) -> None:
+        if "ready." in line:
+            self.ready.set()
 
     def stop(self) -> None:
         self.process.terminate()
