@@ -12,6 +12,10 @@ import os
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * len(os.sched_getaffinity(0)))
 threads = int(os.environ.get("WEB_THREADS") or 2)
 timeout = 300
+# An idle connection stays open 5 s, more than the 2 s between the CLI's looks at a running
+# evaluation: at gunicorn's default of 2 s the server closed it just as the next look was sent on
+# it, and the look came back "connection reset" (found with `vetted evaluate --wait`).
+keepalive = 5
 # gunicorn 27's control socket (for `gunicornc`) sits at one path per user, so a second instance on
 # the machine (make bench beside make run) would take it over; nothing here uses it.
 control_socket_disable = True
