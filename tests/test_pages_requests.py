@@ -43,6 +43,7 @@ def test_a_request_opened_from_the_version_page(client, alice, iris):
     shown = client.get("/requests/1/")
     html = shown.content.decode()
     assert "needs 1 DevOps approval" in html
+    assert '<dt>Now in</dt><dd><span class="muted">no stage</span></dd>' in html
     assert '<section class="card" aria-labelledby="conversation-heading" id="conversation">' in html
     assert_strict_page(shown)
     model_page = client.get("/models/iris/").content.decode()
