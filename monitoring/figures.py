@@ -47,6 +47,15 @@ def plain(value: object) -> str:
     return str(value).translate(_LITERAL)
 
 
+# How a version's stage reads under its bar ("none" is MLflow's word for no stage).
+STAGE_NAMES = {
+    "none": "no stage",
+    "staging": "staging",
+    "production": "production",
+    "archived": "archived",
+}
+
+
 def _layout(title: str, height: int = 280, legend: bool = True, **extra) -> dict:
     """A quiet layout: no plotly template (it would ship ~10 KB with every figure). A figure
     with a legend is taller by the legend's row, so its plot keeps the same height."""
@@ -106,7 +115,7 @@ def metrics_across_versions(versions: Sequence, metric: str) -> dict:
                 "name": shown,
                 "x": [v.number for v, _ in points],
                 "y": [value for _, value in points],
-                "text": [f"v{v.number} · {v.get_stage_display()}" for v, _ in points],
+                "text": [f"v{v.number} · {STAGE_NAMES.get(v.stage, v.stage)}" for v, _ in points],
                 "hovertemplate": "%{text}<br>" + shown + " = %{y:.6g}<extra></extra>",
                 "line": {"color": ACCENT},
                 "marker": {"size": 7},
@@ -263,18 +272,25 @@ def metric_timeline(
 
 def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: str) -> dict:
     """One metric of each version on the same evaluation data, as (number, stage, value):
-    the comparison a new version is judged by, apart from the production timeline."""
+    the comparison a new version is judged by, apart from the production timeline. Each bar
+    carries its value, so a zero reads as zero rather than as a missing bar, and each version its
+    stage under its number."""
     shown = [(number, stage, _number(value)) for number, stage, value in values]
     shown = sorted((item for item in shown if item[2] is not None), key=lambda item: item[0])
     label = plain(metric)
+    names = [f"v{number}" for number, _, _ in shown]
+    stages = [STAGE_NAMES.get(stage, stage) for _, stage, _ in shown]
     return {
         "data": [
             {
                 "type": "bar",
-                "x": [f"v{number}" for number, _, _ in shown],
+                "x": names,
                 "y": [value for _, _, value in shown],
-                "text": [stage for _, stage, _ in shown],
-                "hovertemplate": "%{x} · %{text}<br>" + label + " = %{y:.6g}<extra></extra>",
+                "customdata": stages,
+                "texttemplate": "%{y:.3g}",
+                "textposition": "outside",
+                "cliponaxis": False,
+                "hovertemplate": "%{x} · %{customdata}<br>" + label + " = %{y:.6g}<extra></extra>",
                 "marker": {
                     "color": [
                         ACCENT if stage == "production" else "#b5c7c9" for _, stage, _ in shown
@@ -283,7 +299,17 @@ def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: s
             }
         ],
         "layout": _layout(
-            label, height=220, legend=False, xaxis={"type": "category"}, margin={"t": 32}
+            label,
+            height=220,
+            legend=False,
+            xaxis={
+                "type": "category",
+                "tickvals": names,
+                "ticktext": [f"{n}<br>{stage}" for n, stage in zip(names, stages, strict=True)],
+            },
+            # All zeros (no feature drifted) would get an axis of -1 to 1 and no bars.
+            yaxis={"rangemode": "tozero"},
+            margin={"t": 32},
         ),
     }
 

@@ -113,7 +113,7 @@ def test_attribute_and_group_names_in_fairness_figures_are_plain_text():
 
 def test_metric_names_and_labels_are_plain_text_in_legends_titles_and_hover_templates():
     versions = [
-        SimpleNamespace(number=n, metrics={TEMPLATE: 0.9, MARKUP: 0.8}, get_stage_display=str)
+        SimpleNamespace(number=n, metrics={TEMPLATE: 0.9, MARKUP: 0.8}, stage="none")
         for n in (1, 2)
     ]
     for metric in (TEMPLATE, MARKUP):

@@ -183,7 +183,7 @@ def test_the_model_page_charts_each_recorded_metric_across_versions(client, alic
     assert by_title["precision"]["data"][0]["x"] == [2]  # v1 did not record it
     assert by_title["auc"]["data"][0]["x"] == [1, 2]
     assert by_title["auc"]["data"][0]["y"] == [0.91, 0.93]
-    assert by_title["auc"]["data"][0]["text"] == ["v1 · Production", "v2 · None"]
+    assert by_title["auc"]["data"][0]["text"] == ["v1 · production", "v2 · no stage"]
     # The Monitoring tab sits beside Overview and History.
     assert f'href="{tab(model)}">Monitoring</a>' in html
 
@@ -278,7 +278,7 @@ def test_the_tab_draws_timelines_with_bands_alert_markers_and_the_drift_heatmap(
     assert versions["data"][0]["y"] == [
         runs[name].metrics["summary"]["roc_auc"] for name in ("baseline", "performance")
     ]
-    assert versions["data"][0]["text"] == ["production", "none"]
+    assert versions["data"][0]["customdata"] == ["production", "no stage"]
     # Read in SQL without the histograms, it is the heatmap of the runs' whole metrics.
     assert charts["drift-heatmap"] == json.loads(
         json.dumps(figures.drift_heatmap(figures.drift_columns_of(drift_runs())))

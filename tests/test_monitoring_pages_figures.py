@@ -202,13 +202,13 @@ def test_the_comparison_pairs_each_metric_with_production():
 
 def test_metrics_across_versions_skip_versions_without_the_metric():
     versions = [
-        SimpleNamespace(number=1, metrics={"auc": 0.9}, get_stage_display=lambda: "Archived"),
-        SimpleNamespace(number=2, metrics={}, get_stage_display=lambda: "None"),
-        SimpleNamespace(number=3, metrics={"auc": 0.95}, get_stage_display=lambda: "Production"),
+        SimpleNamespace(number=1, metrics={"auc": 0.9}, stage="archived"),
+        SimpleNamespace(number=2, metrics={}, stage="none"),
+        SimpleNamespace(number=3, metrics={"auc": 0.95}, stage="production"),
     ]
     trace = valid(figures.metrics_across_versions(versions, "auc"))["data"][0]
     assert trace["x"] == [1, 3] and trace["y"] == [0.9, 0.95]
-    assert trace["text"] == ["v1 · Archived", "v3 · Production"]
+    assert trace["text"] == ["v1 · archived", "v3 · production"]
 
 
 def test_versions_on_the_evaluation_data_are_bars_in_version_order_without_gaps():
@@ -220,3 +220,12 @@ def test_versions_on_the_evaluation_data_are_bars_in_version_order_without_gaps(
     (bars,) = figure["data"]
     assert bars["x"] == ["v2", "v3"] and bars["y"] == [0.88, 0.91]
     assert bars["marker"]["color"] == [figures.ACCENT, "#b5c7c9"]  # production stands out
+    assert figure["layout"]["xaxis"]["ticktext"] == ["v2<br>production", "v3<br>staging"]
+    assert bars["texttemplate"] == "%{y:.3g}" and bars["textposition"] == "outside"
+
+
+def test_versions_whose_metric_is_zero_show_a_zero_on_an_axis_from_zero():
+    figure = valid(figures.metric_by_version([(1, "none", 0.0), (2, "production", 0)], "x"))
+    assert figure["data"][0]["y"] == [0.0, 0.0]
+    assert figure["layout"]["yaxis"]["rangemode"] == "tozero"
+    assert figure["layout"]["xaxis"]["ticktext"] == ["v1<br>no stage", "v2<br>production"]
