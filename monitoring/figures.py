@@ -287,7 +287,7 @@ def metric_by_version(values: Sequence[tuple[int, str, float | None]], metric: s
                 "x": names,
                 "y": [value for _, _, value in shown],
                 "customdata": stages,
-                "texttemplate": "%{y:.3g}",
+                "text": [f"{value:.3g}" for _, _, value in shown],
                 "textposition": "outside",
                 "cliponaxis": False,
                 "hovertemplate": "%{x} · %{customdata}<br>" + label + " = %{y:.6g}<extra></extra>",

@@ -221,11 +221,11 @@ def test_versions_on_the_evaluation_data_are_bars_in_version_order_without_gaps(
     assert bars["x"] == ["v2", "v3"] and bars["y"] == [0.88, 0.91]
     assert bars["marker"]["color"] == [figures.ACCENT, "#b5c7c9"]  # production stands out
     assert figure["layout"]["xaxis"]["ticktext"] == ["v2<br>production", "v3<br>staging"]
-    assert bars["texttemplate"] == "%{y:.3g}" and bars["textposition"] == "outside"
+    assert bars["text"] == ["0.88", "0.91"] and bars["textposition"] == "outside"
 
 
 def test_versions_whose_metric_is_zero_show_a_zero_on_an_axis_from_zero():
     figure = valid(figures.metric_by_version([(1, "none", 0.0), (2, "production", 0)], "x"))
-    assert figure["data"][0]["y"] == [0.0, 0.0]
+    assert figure["data"][0]["y"] == [0.0, 0.0] and figure["data"][0]["text"] == ["0", "0"]
     assert figure["layout"]["yaxis"]["rangemode"] == "tozero"
     assert figure["layout"]["xaxis"]["ticktext"] == ["v1<br>no stage", "v2<br>production"]
