@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from audit.services import record
 from registry.artifacts import size_label
-from registry.models import ModelVersion, RegisteredModel, TaskType
+from registry.models import ModelVersion, RegisteredModel, Stage, StageChange, TaskType
 from registry.services import artifact_storage
 from registry.uploads import LimitedUploadHandler
 from vetted.api.errors import UploadTooLarge
@@ -511,6 +511,37 @@ def batches_between(model: RegisteredModel, since: datetime, until: datetime) ->
 
 
 # --- Reference profiles ---------------------------------------------------------------------
+
+
+def served_by(dataset: Dataset) -> int | None:
+    """The version whose predictions a dataset's prediction column holds: the one in production
+    when the data was observed, by the model's stage history. Data older than that history (or
+    seen while nothing was in production) is taken as served by today's production version, and
+    a model that never had one by the version the data was checked against on upload."""
+    entered = (
+        StageChange.objects.filter(
+            version__model_id=dataset.model_id,
+            to_stage=Stage.PRODUCTION,
+            created_at__lte=dataset.observed_at,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if (
+        entered is not None
+        and not StageChange.objects.filter(
+            version_id=entered.version_id,
+            from_stage=Stage.PRODUCTION,
+            created_at__gte=entered.created_at,
+            created_at__lte=dataset.observed_at,
+            id__gt=entered.id,
+        ).exists()
+    ):
+        return entered.version_id
+    production = ModelVersion.objects.filter(
+        model_id=dataset.model_id, stage=Stage.PRODUCTION
+    ).values_list("pk", flat=True)
+    return production.first() or dataset.checked_against_id
 
 
 def profile_columns(dataset: Dataset) -> tuple[list[str], list[str]]:

@@ -87,11 +87,18 @@ def evaluate(run: EvaluationRun, stored: StoredPredictions | None = None) -> dic
     return json_ready(metrics)
 
 
+def recorded_predictions(run: EvaluationRun, dataset: Dataset) -> bool:
+    """Whether the dataset's own prediction column holds the predictions of the run's version:
+    it holds those of the version that served the data (datasets.served_by). Any other version,
+    a staging one on production batches say, predicts for itself in the sandbox."""
+    return bool(dataset.prediction_column) and datasets.served_by(dataset) == run.version_id
+
+
 def needing_predictions(run: EvaluationRun) -> list[Dataset]:
-    """The run's datasets the stored model must predict on (those without their own)."""
+    """The run's datasets the stored model must predict on (those without its predictions)."""
     if run.kind == EvaluationKind.DRIFT:
         return []
-    return [d for d in run_datasets(run) if not d.prediction_column]
+    return [d for d in run_datasets(run) if not recorded_predictions(run, d)]
 
 
 def json_ready(value):
@@ -150,11 +157,13 @@ def _chunks(run: EvaluationRun, columns: list[str], progress: Progress) -> Itera
 def _labelled(run: EvaluationRun, progress: Progress, stored: StoredPredictions | None) -> dict:
     frames = []
     sources = run_datasets(run)
+    recorded = {d.pk for d in sources if recorded_predictions(run, d)}
     for position, dataset in enumerate(sources):
         if not dataset.label_column:
             raise EvaluationFailed(f"Dataset {dataset.pk} names no label column.")
+        place = (position, len(sources))
         frames.append(
-            _labels_and_predictions(run, dataset, progress, (position, len(sources)), stored)
+            _labels_and_predictions(run, dataset, dataset.pk in recorded, progress, place, stored)
         )
     table = pd.concat(frames, ignore_index=True)
     progress(PREDICTING + 0.1, "computing the metrics", force=True)
@@ -164,15 +173,23 @@ def _labelled(run: EvaluationRun, progress: Progress, stored: StoredPredictions 
     protected = {c: table[f"protected:{c}"].to_numpy() for c in run.dataset.protected_columns}
     if run.kind == EvaluationKind.PERFORMANCE:
         score = table["score"].to_numpy(dtype="float64") if "score" in table else None
-        return performance.evaluate(task, y_true, y_pred, score=score, segments=protected or None)
-    return fairness.evaluate(
-        task,
-        y_true,
-        y_pred,
-        protected,
-        min_group_size=int(run.options["min_group_size"]),
-        four_fifths=float(run.options["four_fifths"]),
-    )
+        metrics = performance.evaluate(
+            task, y_true, y_pred, score=score, segments=protected or None
+        )
+    else:
+        metrics = fairness.evaluate(
+            task,
+            y_true,
+            y_pred,
+            protected,
+            min_group_size=int(run.options["min_group_size"]),
+            four_fifths=float(run.options["four_fifths"]),
+        )
+    metrics["predictions"] = {  # datasets whose predictions were recorded, or made here
+        "recorded": [d.pk for d in sources if d.pk in recorded],
+        "made": [d.pk for d in sources if d.pk not in recorded],
+    }
+    return metrics
 
 
 def _task(task_type: str, labels: pd.Series) -> str:
@@ -191,14 +208,16 @@ def _task(task_type: str, labels: pd.Series) -> str:
 def _labels_and_predictions(
     run: EvaluationRun,
     dataset: Dataset,
+    recorded: bool,
     progress: Progress,
     place: tuple[int, int],
     stored: StoredPredictions | None,
 ) -> pd.DataFrame:
-    """One dataset's labels, protected columns and predictions (its own, or the model's)."""
+    """One dataset's labels, protected columns and predictions (recorded with it, or the
+    model's)."""
     wanted = {dataset.label_column: "label"}
     wanted |= {c: f"protected:{c}" for c in run.dataset.protected_columns}
-    if dataset.prediction_column:
+    if recorded:
         wanted[dataset.prediction_column] = "prediction"
         if dataset.score_column:
             wanted[dataset.score_column] = "score"
@@ -213,7 +232,7 @@ def _labels_and_predictions(
     frame = (
         pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(wanted))
     ).rename(columns=wanted)
-    if dataset.prediction_column:
+    if recorded:
         return frame
     if stored is not None:
         predicted = stored(dataset)

@@ -127,6 +127,51 @@ def test_a_batch_with_its_own_predictions_needs_no_model(api_as, alice, credit):
     assert run["metrics"]["overall"]["roc_auc"] is None  # no score column: not made up
 
 
+def test_a_batchs_predictions_are_those_of_the_version_that_served_it(
+    api_as, alice, bob, client, credit, credit_model
+):
+    """Recorded predictions belong to the version in production when the batch was observed:
+    a run of that version uses them, any other version predicts for itself in the sandbox."""
+    from tests.promotions import promote
+
+    model, _, frame = credit
+    api = api_as(alice)
+    assert push_archive(api, credit_model[0], model="credit").status_code == 201
+    first, second = ModelVersion.objects.filter(model=model).order_by("number")
+    promote(first, "production", author=alice, approver=bob)
+    served = frame.assign(predicted=(frame["income"] > 50).astype(int))
+    by_first = upload(alice, model, served, "batch", label="y", prediction="predicted")
+    promote(second, "production", author=alice, approver=bob)
+    by_second = upload(alice, model, served, "batch", label="y", prediction="predicted")
+
+    def accuracy_and_sources(version: int, dataset) -> tuple[float, dict]:
+        answer = ask(api, "credit", version=version, kind="performance", dataset=dataset.pk)
+        run_evaluation(answer.json()["id"])
+        run = api.get(f"/api/v1/evaluations/{answer.json()['id']}/").json()
+        assert run["status"] == "done", run["error"]
+        return run["metrics"]["overall"]["accuracy"], run["metrics"]["predictions"]
+
+    recorded = sk.accuracy_score(served["y"], served["predicted"])
+    own = sk.accuracy_score(served["y"], credit_model[1].predict(served[FEATURES]))
+    assert recorded != pytest.approx(own)
+    assert accuracy_and_sources(1, by_first) == (
+        pytest.approx(recorded, abs=1e-9),
+        {"recorded": [by_first.pk], "made": []},
+    )
+    assert accuracy_and_sources(2, by_first) == (
+        pytest.approx(own, abs=1e-9),
+        {"recorded": [], "made": [by_first.pk]},
+    )
+    assert accuracy_and_sources(2, by_second)[1] == {"recorded": [by_second.pk], "made": []}
+    assert accuracy_and_sources(1, by_second)[1] == {"recorded": [], "made": [by_second.pk]}
+
+    client.force_login(alice)
+    runs = EvaluationRun.objects.filter(dataset=by_first).order_by("version__number")
+    pages = [client.get(f"/evaluations/{run.pk}/").content.decode() for run in runs]
+    assert "recorded with the data: v1 served it" in pages[0]
+    assert "made by v2 in the sandbox" in pages[1]
+
+
 def test_a_model_that_raises_fails_its_run_with_the_error(api_as, alice, tmp_path: Path):
     folder = pyfunc_model_dir(tmp_path, 'raise ValueError("scaler not fitted")')
     assert push_archive(api_as(alice), folder, model="broken").status_code == 201

@@ -173,7 +173,10 @@ def test_workers_predict_slices_of_a_big_dataset_and_the_callback_ends_the_run(
     run = wait_for_run(run_id)
     assert run.status == "done", run.error + "".join(worker.log[-40:])
     assert (run.slices, run.slices_done, run.progress) == (4, 4, 1)
-    assert run.metrics == EvaluationRun.objects.get(pk=single.pk).metrics
+    alone_metrics = EvaluationRun.objects.get(pk=single.pk).metrics
+    assert alone_metrics.pop("predictions") == {"recorded": [], "made": [alone.pk]}
+    assert run.metrics.pop("predictions") == {"recorded": [], "made": [spread.pk]}
+    assert run.metrics == alone_metrics
     assert_sklearns_numbers(run.metrics, frame, credit_model[1])
     assert parts_left(run_id) == []
     shown = client.get(f"/api/v1/evaluations/{run_id}/").json()
