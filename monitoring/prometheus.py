@@ -3,8 +3,13 @@
 A custom Collector in its own CollectorRegistry (never the process-global one, whose contents
 depend on which process answers): every gunicorn process gives the same answer, because it
 comes from the tables, not from counters in memory. Labels stay few and bounded: model,
-version, stage, kind, metric (summary names), level, status. Only versions in staging or
-production are reported; values are in base units (ratios, seconds).
+version, stage, kind, data (the kind of dataset judged: batch, evaluation or reference), metric
+(summary names), level, status. Only versions in staging or production are reported; values are
+in base units (ratios, seconds).
+
+`data` keeps the two questions apart: how a live version does on production batches (the
+monitors' runs), and how it did on the evaluation data beside a new version. Without it, each
+upload's side-by-side run would replace the batch value until the next scheduled run.
 """
 
 import hmac
@@ -42,51 +47,52 @@ class MonitoringCollector:
     def _latest_values(self):
         metric = GaugeMetricFamily(
             "vetted_evaluation_metric",
-            "The latest finished evaluation's summary value, per live version and metric.",
-            labels=["model", "version", "stage", "kind", "metric"],
+            "The latest finished evaluation's summary value, per live version, data and metric.",
+            labels=["model", "version", "stage", "kind", "data", "metric"],
         )
         drift = GaugeMetricFamily(
             "vetted_drift_share_drifted_ratio",
             "Share of features the latest drift evaluation found drifted (0 to 1).",
-            labels=["model", "version", "stage"],
+            labels=["model", "version", "stage", "data"],
         )
         fairness = GaugeMetricFamily(
             "vetted_fairness_disparate_impact_ratio",
             "Lowest disparate impact ratio of any group in the latest fairness evaluation.",
-            labels=["model", "version", "stage"],
+            labels=["model", "version", "stage", "data"],
         )
         finished = GaugeMetricFamily(
             "vetted_evaluation_last_finished_timestamp_seconds",
-            "When the latest evaluation of this kind finished (Unix time).",
-            labels=["model", "version", "stage", "kind"],
+            "When the latest evaluation of this kind on this data finished (Unix time).",
+            labels=["model", "version", "stage", "kind", "data"],
         )
         latest_ids = (
             EvaluationRun.objects.filter(status=RunStatus.DONE, version__stage__in=LIVE)
-            .values("version_id", "kind")
+            .values("version_id", "kind", "dataset__kind")
             .annotate(latest=Max("id"))
             .values("latest")
         )
         runs = (
             EvaluationRun.objects.filter(pk__in=latest_ids)
-            .select_related("version__model")
-            .order_by("version__model__name", "version__number", "kind")
+            .select_related("version__model", "dataset")
+            .order_by("version__model__name", "version__number", "kind", "dataset__kind")
         )
         for run in runs:
             version = run.version
             labels = [version.model.name, str(version.number), version.stage]
+            data = run.dataset.kind
             summary = (run.metrics or {}).get("summary") or {}
             for name, value in sorted(summary.items()):
                 number = _number(value)
                 if number is not None:
-                    metric.add_metric([*labels, run.kind, name], number)
+                    metric.add_metric([*labels, run.kind, data, name], number)
             if run.finished_at is not None:
-                finished.add_metric([*labels, run.kind], run.finished_at.timestamp())
+                finished.add_metric([*labels, run.kind, data], run.finished_at.timestamp())
             share = _number(summary.get("share_drifted"))
             if run.kind == "drift" and share is not None:
-                drift.add_metric(labels, share)
+                drift.add_metric([*labels, data], share)
             ratio = _number(summary.get("min_disparate_impact_ratio"))
             if run.kind == "fairness" and ratio is not None:
-                fairness.add_metric(labels, ratio)
+                fairness.add_metric([*labels, data], ratio)
         yield from (metric, drift, fairness, finished)
 
     def _alerts(self):

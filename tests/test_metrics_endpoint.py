@@ -6,6 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitoring import alerts
+from monitoring.datasets import store_dataset
 from monitoring.models import RunStatus
 from tests.monitoring_watch import a_monitor, batch, finished_run, model_in_production
 
@@ -47,7 +48,7 @@ def test_it_reports_the_latest_values_of_live_versions(client, watched):
     finished_run(monitor, data, {}, status=RunStatus.FAILED, duration=0.5)
 
     samples = scrape(client)
-    live = {"model": "fraud-detector", "version": "1", "stage": "production"}
+    live = {"model": "fraud-detector", "version": "1", "stage": "production", "data": "batch"}
     metric = "vetted_evaluation_metric"
     assert samples[(metric, labels(**live, kind="performance", metric="roc_auc"))] == 0.75
     assert (metric, labels(**live, kind="performance", metric="accuracy")) not in samples
@@ -61,6 +62,31 @@ def test_it_reports_the_latest_values_of_live_versions(client, watched):
     assert samples[("vetted_evaluations_total", labels(**perf, status="failed"))] == 1
     assert samples[("vetted_evaluation_duration_seconds_count", labels(**perf))] == 3
     assert samples[("vetted_evaluation_duration_seconds_sum", labels(**perf))] == 6.5
+
+
+def test_runs_on_evaluation_data_are_their_own_series_beside_the_batches(client, watched, alice):
+    """A new version's upload evaluates production on the evaluation data too: that value
+    is a series of its own, and the batches' value stays until a newer batch run."""
+    from tests.monitoring_datasets import csv_file, transactions
+
+    model, monitor, data = watched
+    finished_run(monitor, data, {"roc_auc": 0.75})
+    evaluation = store_dataset(
+        actor=alice,
+        model=model,
+        file=csv_file(transactions(100)),
+        filename="holdout.csv",
+        kind="evaluation",
+        label="is_fraud",
+    )
+    finished_run(monitor, evaluation, {"roc_auc": 0.93})
+
+    samples = scrape(client)
+    live = {"model": "fraud-detector", "version": "1", "stage": "production"}
+    performance = {"kind": "performance", "metric": "roc_auc"}
+    metric = "vetted_evaluation_metric"
+    assert samples[(metric, labels(**live, **performance, data="batch"))] == 0.75
+    assert samples[(metric, labels(**live, **performance, data="evaluation"))] == 0.93
 
 
 def test_versions_out_of_staging_and_production_are_left_out(client, watched):
