@@ -329,6 +329,7 @@ def register() -> None:
         clean=_clean_metric,
         name=_metric_name,
         evaluate=_evaluate_metric,
+        example={"metric": "roc_auc", "op": ">=", "value": 0.85},
         prepare=attach_runs,
     )
     register_check_kind(
@@ -336,15 +337,22 @@ def register() -> None:
         clean=_clean_vs_production,
         name=_vs_production_name,
         evaluate=_evaluate_vs_production,
+        example={"metric": "roc_auc", "max_drop": 0.01},
         prepare=attach_production_runs,
     )
     register_check_kind(
-        "drift_psi", clean=_clean_psi, name=_psi_name, evaluate=_evaluate_psi, prepare=attach_runs
+        "drift_psi",
+        clean=_clean_psi,
+        name=_psi_name,
+        evaluate=_evaluate_psi,
+        example={"max_psi": 0.2},
+        prepare=attach_runs,
     )
     register_check_kind(
         "fairness_ratio",
         clean=_clean_ratio,
         name=_ratio_name,
         evaluate=_evaluate_ratio,
+        example={"min_ratio": 0.8},
         prepare=attach_runs,
     )

@@ -1,6 +1,6 @@
 """Automatic checks a policy asks for: one list of named checks, each pass, fail or pending.
 
-A kind is registered once with `register_check_kind(kind, clean=, name=, evaluate=)`:
+A kind is registered once with `register_check_kind(kind, clean=, name=, evaluate=, example=)`:
 `clean(spec)` validates a policy's spec (raising ValidationError) and returns it normalised,
 `name(spec)` says what it checks in a few words ("accuracy ≥ 0.9"), and
 `evaluate(request, spec)` answers a `CheckResult`, and the optional `prepare(requests)` loads
@@ -12,6 +12,7 @@ kinds below; monitoring registers its evaluation results the same way from its o
 as a stage move does.
 """
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class CheckKind:
     clean: Callable[[dict], dict]
     name: Callable[[dict], str]
     evaluate: Callable[..., CheckResult]
+    example: dict
     prepare: Callable[[list], None] | None = None
 
 
@@ -53,13 +55,24 @@ def register_check_kind(
     clean: Callable[[dict], dict],
     name: Callable[[dict], str],
     evaluate: Callable[..., CheckResult],
+    example: dict,
     prepare: Callable[[list], None] | None = None,
 ) -> None:
-    _kinds[kind] = CheckKind(kind, clean, name, evaluate, prepare)
+    """`example` is a spec as a policy writes it (without the kind), shown to people who do."""
+    _kinds[kind] = CheckKind(kind, clean, name, evaluate, example, prepare)
 
 
 def kinds() -> list[str]:
     return sorted(_kinds)
+
+
+def examples() -> list[tuple[str, str]]:
+    """Each kind's example as the JSON a policy holds, and what it checks in words."""
+    shown = []
+    for kind in kinds():
+        spec = {"kind": kind, **_kinds[kind].example}
+        shown.append((json.dumps(spec, ensure_ascii=False), check_name(spec)))
+    return shown
 
 
 def clean_checks(specs) -> list[dict]:
@@ -204,11 +217,16 @@ def _evaluate_not_worse(request, spec: dict) -> CheckResult:
 
 
 register_check_kind(
-    "metric_threshold", clean=_clean_threshold, name=_threshold_name, evaluate=_evaluate_threshold
+    "metric_threshold",
+    clean=_clean_threshold,
+    name=_threshold_name,
+    evaluate=_evaluate_threshold,
+    example={"metric": "accuracy", "op": ">=", "value": 0.9},
 )
 register_check_kind(
     "not_worse_than_production",
     clean=_clean_not_worse,
     name=_not_worse_name,
     evaluate=_evaluate_not_worse,
+    example={"metric": "accuracy", "tolerance": 0.01, "higher_is_better": True},
 )

@@ -61,9 +61,7 @@ class PolicyForm(forms.Form):
         required=False,
         initial=list,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text='A JSON list, e.g. [{"kind": "metric_threshold", "metric": "accuracy",'
-        ' "op": ">=", "value": 0.9}, {"kind": "not_worse_than_production", "metric":'
-        ' "accuracy", "tolerance": 0.01, "higher_is_better": true}]',
+        help_text="A JSON list of checks, each an object with its kind: see the kinds below.",
     )
     aliases = AliasListField(
         label="Aliases that stand for this stage",

@@ -20,7 +20,7 @@ from registry import access
 from registry.access import Action, get_model_for, get_version_for, teams_allowing
 from registry.models import RegisteredModel
 
-from . import selectors, services
+from . import checks, selectors, services
 from .forms import CloseForm, PolicyForm, RequestForm, ReviewForm
 from .models import Decision, TargetStage
 from .policies import role_label
@@ -246,10 +246,12 @@ def policies_page(request, slug):
         form = PolicyForm(initial=policy, prefix=prefix)
         if failed and failed[0] == prefix:
             form = failed[1]
-        shown.append({**policy, "form": form, "prefix": prefix})
+        names = [checks.check_name(spec) for spec in policy["checks"]]
+        shown.append({**policy, "form": form, "prefix": prefix, "check_names": names})
     context = {
         "team": team,
         "policies": shown,
+        "check_examples": checks.examples(),
         "is_owner": is_owner,
         "stages": TargetStage.choices,
         "models": RegisteredModel.objects.filter(team=team).only("name") if is_owner else [],

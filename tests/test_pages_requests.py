@@ -1,5 +1,7 @@
 """The request pages: what is missing at a glance, the review form, merging, lists and home."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -202,9 +204,38 @@ def test_owners_edit_policies_on_their_page(client, alice, bob, iris):
     assert saved.status_code == 302
     html = client.get("/teams/fraud/policies/").content.decode()
     assert "iris → staging" in html and "merged automatically" in html
+    assert "<li>accuracy ≥ 0.9</li>" in html
     client.force_login(bob)
     assert client.get("/teams/fraud/policies/").status_code == 200
     assert "Edit" not in client.get("/teams/fraud/policies/").content.decode()
+
+
+def test_every_kind_of_check_the_page_shows_can_be_pasted_into_a_policy(client, alice, iris):
+    import html as html_module
+    import re
+
+    from reviews.checks import kinds
+
+    client.force_login(alice)
+    page = client.get("/teams/fraud/policies/").content.decode()
+    shown = re.findall(r"<tr><td class=\"break\"><code>(.*?)</code></td><td>(.*?)</td></tr>", page)
+    examples = [(html_module.unescape(spec), html_module.unescape(name)) for spec, name in shown]
+    assert sorted(json.loads(spec)["kind"] for spec, _ in examples) == kinds()
+    assert {"evaluation_metric", "drift_psi", "fairness_ratio"} <= set(kinds())
+
+    saved = client.post(
+        "/teams/fraud/policies/",
+        {
+            "prefix": "team-production",
+            "to_stage": "production",
+            "team-production-required_approvals": "1",
+            "team-production-checks": "[" + ", ".join(spec for spec, _ in examples) + "]",
+        },
+    )
+    assert saved.status_code == 302, saved.content.decode()
+    after = html_module.unescape(client.get("/teams/fraud/policies/").content.decode())
+    for _, name in examples:
+        assert f"<li>{name}</li>" in after
 
 
 def _requests(alice, name, count):
