@@ -15,7 +15,8 @@ upload's side-by-side run would replace the batch value until the next scheduled
 import hmac
 
 from django.conf import settings
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -47,7 +48,8 @@ class MonitoringCollector:
     def _latest_values(self):
         metric = GaugeMetricFamily(
             "vetted_evaluation_metric",
-            "The latest finished evaluation's summary value, per live version, data and metric.",
+            "Summary value of the finished evaluation on the newest data, per live version, data"
+            " and metric.",
             labels=["model", "version", "stage", "kind", "data", "metric"],
         )
         drift = GaugeMetricFamily(
@@ -65,12 +67,18 @@ class MonitoringCollector:
             "When the latest evaluation of this kind on this data finished (Unix time).",
             labels=["model", "version", "stage", "kind", "data"],
         )
-        latest_ids = (
-            EvaluationRun.objects.filter(status=RunStatus.DONE, version__stage__in=LIVE)
-            .values("version_id", "kind", "dataset__kind")
-            .annotate(latest=Max("id"))
-            .values("latest")
+        # Latest by the data judged, not by when it was judged: a run asked today on last
+        # month's batch does not stand for the version's state now.
+        ranked = EvaluationRun.objects.filter(
+            status=RunStatus.DONE, version__stage__in=LIVE
+        ).annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("version_id"), F("kind"), F("dataset__kind")],
+                order_by=[F("dataset__observed_at").desc(), F("id").desc()],
+            )
         )
+        latest_ids = ranked.filter(rank=1).values("pk")
         runs = (
             EvaluationRun.objects.filter(pk__in=latest_ids)
             .select_related("version__model", "dataset")

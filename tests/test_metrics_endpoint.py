@@ -89,6 +89,20 @@ def test_runs_on_evaluation_data_are_their_own_series_beside_the_batches(client,
     assert samples[(metric, labels(**live, **performance, data="evaluation"))] == 0.93
 
 
+def test_the_newest_data_counts_not_the_newest_run(client, watched, alice):
+    model, monitor, data = watched
+    finished_run(monitor, data, {"roc_auc": 0.8})
+    older = batch(alice, model, days_ago=20)
+    finished_run(monitor, older, {"roc_auc": 0.6})  # asked later, on last month's batch
+
+    samples = scrape(client)
+    live = {"model": "fraud-detector", "version": "1", "stage": "production", "data": "batch"}
+    assert (
+        samples[("vetted_evaluation_metric", labels(**live, kind="performance", metric="roc_auc"))]
+        == 0.8
+    )
+
+
 def test_versions_out_of_staging_and_production_are_left_out(client, watched):
     model, monitor, data = watched
     model.versions.update(stage="archived")
