@@ -10,6 +10,7 @@ requests at once (`attach_runs`, the kinds' `prepare` hook), so a list of reques
 same queries whatever its length.
 """
 
+from collections.abc import Callable
 from functools import reduce
 from operator import or_
 
@@ -323,36 +324,29 @@ def _evaluate_ratio(request, spec: dict) -> CheckResult:
     return _answer(request, EvaluationKind.FAIRNESS, _ratio_name(spec), judge)
 
 
+# kind: (clean, name, evaluate, an example spec, prepare)
+KINDS: dict[str, tuple[Callable, Callable, Callable, dict, Callable]] = {
+    "evaluation_metric": (
+        _clean_metric,
+        _metric_name,
+        _evaluate_metric,
+        {"metric": "roc_auc", "op": ">=", "value": 0.85},
+        attach_runs,
+    ),
+    "evaluation_vs_production": (
+        _clean_vs_production,
+        _vs_production_name,
+        _evaluate_vs_production,
+        {"metric": "roc_auc", "max_drop": 0.01},
+        attach_production_runs,
+    ),
+    "drift_psi": (_clean_psi, _psi_name, _evaluate_psi, {"max_psi": 0.2}, attach_runs),
+    "fairness_ratio": (_clean_ratio, _ratio_name, _evaluate_ratio, {"min_ratio": 0.8}, attach_runs),
+}
+
+
 def register() -> None:
-    register_check_kind(
-        "evaluation_metric",
-        clean=_clean_metric,
-        name=_metric_name,
-        evaluate=_evaluate_metric,
-        example={"metric": "roc_auc", "op": ">=", "value": 0.85},
-        prepare=attach_runs,
-    )
-    register_check_kind(
-        "evaluation_vs_production",
-        clean=_clean_vs_production,
-        name=_vs_production_name,
-        evaluate=_evaluate_vs_production,
-        example={"metric": "roc_auc", "max_drop": 0.01},
-        prepare=attach_production_runs,
-    )
-    register_check_kind(
-        "drift_psi",
-        clean=_clean_psi,
-        name=_psi_name,
-        evaluate=_evaluate_psi,
-        example={"max_psi": 0.2},
-        prepare=attach_runs,
-    )
-    register_check_kind(
-        "fairness_ratio",
-        clean=_clean_ratio,
-        name=_ratio_name,
-        evaluate=_evaluate_ratio,
-        example={"min_ratio": 0.8},
-        prepare=attach_runs,
-    )
+    for kind, (clean, name, evaluate, example, prepare) in KINDS.items():
+        register_check_kind(
+            kind, clean=clean, name=name, evaluate=evaluate, example=example, prepare=prepare
+        )
