@@ -64,6 +64,14 @@ class Worker(CeleryProcess):
 
     def __init__(self, purge: bool = True, **env: str):
         self.ready = threading.Event()
+        defaults = {
+            "SECRET_KEY": WORKER_SECRET,
+            "LOAD_CHECK_TIMEOUT_SECONDS": "25",
+            "LOAD_CHECK_MEMORY_MB": "2500",
+            "SANDBOX_REQUIRED": "true",
+            "SANDBOX_FILE_SIZE_MB": "20",
+            "SANDBOX_TMP_MB": "64",
+        }
         super().__init__(
             "worker",
             *(["--purge"] if purge else []),
@@ -72,13 +80,7 @@ class Worker(CeleryProcess):
             "--loglevel=INFO",
             "-Q",
             f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.MONITORING_QUEUE}",
-            SECRET_KEY=WORKER_SECRET,
-            LOAD_CHECK_TIMEOUT_SECONDS="25",
-            LOAD_CHECK_MEMORY_MB="2500",
-            SANDBOX_REQUIRED="true",
-            SANDBOX_FILE_SIZE_MB="20",
-            SANDBOX_TMP_MB="64",
-            **env,
+            **(defaults | env),
         )
         if not self.ready.wait(60):
             self.stop()
