@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.services import record
@@ -513,35 +513,32 @@ def batches_between(model: RegisteredModel, since: datetime, until: datetime) ->
 # --- Reference profiles ---------------------------------------------------------------------
 
 
-def served_by(dataset: Dataset) -> int | None:
-    """The version whose predictions a dataset's prediction column holds: the one in production
-    when the data was observed, by the model's stage history. Data older than that history (or
-    seen while nothing was in production) is taken as served by today's production version, and
-    a model that never had one by the version the data was checked against on upload."""
-    entered = (
-        StageChange.objects.filter(
-            version__model_id=dataset.model_id,
-            to_stage=Stage.PRODUCTION,
-            created_at__lte=dataset.observed_at,
-        )
-        .order_by("-created_at", "-id")
-        .first()
+def serving_versions(model_id: int, datasets: Iterable[Dataset]) -> dict[int, int | None]:
+    """Per dataset of the model, the version whose predictions its prediction column holds: the
+    one in production when the data was observed, by the model's stage history (one query for
+    the history, however many datasets). Data older than that history (or seen while nothing was
+    in production) is taken as served by today's production version, and a model that never had
+    one by the version the data was checked against on upload."""
+    moves = list(
+        StageChange.objects.filter(version__model_id=model_id)
+        .filter(Q(to_stage=Stage.PRODUCTION) | Q(from_stage=Stage.PRODUCTION))
+        .order_by("created_at", "id")
+        .values_list("version_id", "to_stage", "created_at")
     )
-    if (
-        entered is not None
-        and not StageChange.objects.filter(
-            version_id=entered.version_id,
-            from_stage=Stage.PRODUCTION,
-            created_at__gte=entered.created_at,
-            created_at__lte=dataset.observed_at,
-            id__gt=entered.id,
-        ).exists()
-    ):
-        return entered.version_id
-    production = ModelVersion.objects.filter(
-        model_id=dataset.model_id, stage=Stage.PRODUCTION
-    ).values_list("pk", flat=True)
-    return production.first() or dataset.checked_against_id
+    production = ModelVersion.objects.filter(model_id=model_id, stage=Stage.PRODUCTION)
+    now = production.values_list("pk", flat=True).first()
+    served: dict[int, int | None] = {}
+    for dataset in datasets:
+        holder = None
+        for version_id, to_stage, at in moves:
+            if at > dataset.observed_at:
+                break
+            if to_stage == Stage.PRODUCTION:
+                holder = version_id
+            elif holder == version_id:
+                holder = None
+        served[dataset.pk] = holder or now or dataset.checked_against_id
+    return served
 
 
 def profile_columns(dataset: Dataset) -> tuple[list[str], list[str]]:

@@ -30,6 +30,7 @@ from notifications.models import Watch
 from notifications.selectors import watched_models
 from notifications.services import queue_email
 
+from .datasets import serving_versions
 from .figures import plain
 from .models import (
     Alert,
@@ -75,16 +76,25 @@ def rule_series(model, now) -> dict[str, list[tuple]]:
     metrics = sorted({r["metric"] for m in model.monitors.all() for r in m.rules})
     if not metrics:
         return {}
-    runs = list(
+    window = list(
         EvaluationRun.objects.filter(
             version__model=model,
             status=RunStatus.DONE,
             dataset__kind=DatasetKind.BATCH,
             dataset__observed_at__gte=now - timedelta(days=CHART_DAYS),
         )
+        .select_related("dataset")
+        .only("version", "metrics", "dataset__observed_at", "dataset__checked_against")
         .order_by("-dataset__observed_at", "-finished_at")
-        .values_list("dataset__observed_at", "metrics")[:CHART_POINTS]
-    )[::-1]
+    )
+    # The production value: each batch as judged by the version that served it, not by a
+    # staging version predicting for itself on the same data.
+    served = serving_versions(model.pk, {run.dataset_id: run.dataset for run in window}.values())
+    runs = [
+        (run.dataset.observed_at, run.metrics)
+        for run in window
+        if served[run.dataset_id] == run.version_id
+    ][:CHART_POINTS][::-1]
     series: dict[str, list[tuple]] = {}
     for metric in metrics:
         points = [

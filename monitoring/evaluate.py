@@ -87,18 +87,21 @@ def evaluate(run: EvaluationRun, stored: StoredPredictions | None = None) -> dic
     return json_ready(metrics)
 
 
-def recorded_predictions(run: EvaluationRun, dataset: Dataset) -> bool:
-    """Whether the dataset's own prediction column holds the predictions of the run's version:
-    it holds those of the version that served the data (datasets.served_by). Any other version,
-    a staging one on production batches say, predicts for itself in the sandbox."""
-    return bool(dataset.prediction_column) and datasets.served_by(dataset) == run.version_id
+def recorded_predictions(run: EvaluationRun, sources: list[Dataset]) -> set[int]:
+    """The datasets whose own prediction column holds the predictions of the run's version:
+    those it served (datasets.serving_versions). Any other version, a staging one on production
+    batches say, predicts for itself in the sandbox."""
+    served = datasets.serving_versions(run.version.model_id, sources)
+    return {d.pk for d in sources if d.prediction_column and served[d.pk] == run.version_id}
 
 
 def needing_predictions(run: EvaluationRun) -> list[Dataset]:
     """The run's datasets the stored model must predict on (those without its predictions)."""
     if run.kind == EvaluationKind.DRIFT:
         return []
-    return [d for d in run_datasets(run) if not recorded_predictions(run, d)]
+    sources = run_datasets(run)
+    recorded = recorded_predictions(run, sources)
+    return [d for d in sources if d.pk not in recorded]
 
 
 def json_ready(value):
@@ -157,7 +160,7 @@ def _chunks(run: EvaluationRun, columns: list[str], progress: Progress) -> Itera
 def _labelled(run: EvaluationRun, progress: Progress, stored: StoredPredictions | None) -> dict:
     frames = []
     sources = run_datasets(run)
-    recorded = {d.pk for d in sources if recorded_predictions(run, d)}
+    recorded = recorded_predictions(run, sources)
     for position, dataset in enumerate(sources):
         if not dataset.label_column:
             raise EvaluationFailed(f"Dataset {dataset.pk} names no label column.")

@@ -104,6 +104,19 @@ def test_the_chart_follows_production_batches_by_their_time_not_new_versions_run
     assert values == [0.95, 0.9, 0.88, 0.83, 0.7]
 
 
+def test_the_chart_leaves_out_another_versions_runs_on_the_same_batches(watched, alice):
+    """A staging version predicts for itself on production's batches: its numbers are its own,
+    not production's, and stay off production's line."""
+    from tests.page_factories import pushed_version
+
+    monitor = watched.monitors.get()
+    data = watched.datasets.get()
+    staging = pushed_version(alice, watched)
+    finished_run(monitor, data, {"roc_auc": 0.1}, version=staging)
+    [values] = [[v for _, v in points] for points in rule_series(watched, timezone.now()).values()]
+    assert values == [0.9, 0.88, 0.83, 0.7]
+
+
 def test_it_goes_once_per_period_and_follows_the_persons_choice(watched, alice, settings):
     settings.KALEIDO_BROWSER_PATH = ""
     now = timezone.now()
