@@ -138,35 +138,51 @@ def _chart(model, series: dict[str, list[tuple]]) -> dict:
     return figure.to_plotly_json()
 
 
+# A busy machine sometimes has kaleido ask its page to draw before the page's own scripts have
+# loaded ("kaleido_scopes is not defined"): a second session draws.
+RENDER_ATTEMPTS = 2
+
+
 def render_pngs(figures: list[dict]) -> list[bytes] | None:
     """All figures drawn in one browser session; None where no browser can draw them."""
     browser = settings.KALEIDO_BROWSER_PATH
     if not figures or not browser or not Path(browser).exists():
         return None
+    started = time.monotonic()
+    for attempt in range(1, RENDER_ATTEMPTS + 1):
+        try:
+            images = _draw(figures, browser)
+        except Exception:  # a browser that will not start must not stop the e-mail
+            logger.exception(
+                "Could not draw the monitoring e-mail's charts with %s (attempt %s of %s)",
+                browser,
+                attempt,
+                RENDER_ATTEMPTS,
+            )
+            continue
+        logger.info("Drew %s chart(s) in %.1f s", len(figures), time.monotonic() - started)
+        return images
+    return None
+
+
+def _draw(figures: list[dict], browser: str) -> list[bytes]:
     import kaleido
 
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vetted-digest-") as folder:
         paths = [Path(folder) / f"{n}.png" for n in range(len(figures))]
-        try:
-            kaleido.write_fig_from_object_sync(
-                [
-                    {
-                        "fig": fig,
-                        "path": str(path),
-                        "opts": {"format": "png", "width": 560, "height": 220},
-                    }
-                    for fig, path in zip(figures, paths, strict=True)
-                ],
-                kopts={"path": browser, "mathjax": False, "timeout": 60},
-                cancel_on_error=True,
-            )
-            images = [path.read_bytes() for path in paths]
-        except Exception:  # a browser that will not start must not stop the e-mail
-            logger.exception("Could not draw the monitoring e-mail's charts with %s", browser)
-            return None
-    logger.info("Drew %s chart(s) in %.1f s", len(figures), time.monotonic() - started)
-    return images
+        kaleido.write_fig_from_object_sync(
+            [
+                {
+                    "fig": fig,
+                    "path": str(path),
+                    "opts": {"format": "png", "width": 560, "height": 220},
+                }
+                for fig, path in zip(figures, paths, strict=True)
+            ],
+            kopts={"path": browser, "mathjax": False, "timeout": 60},
+            cancel_on_error=True,
+        )
+        return [path.read_bytes() for path in paths]
 
 
 def build_digest(user: User, *, since, now) -> dict:

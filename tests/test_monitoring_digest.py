@@ -74,6 +74,28 @@ def test_the_weekly_email_has_health_alerts_and_a_chart_drawn_in_chromium(
     assert took < 60, f"drawing the charts took {took:.1f} s"
 
 
+def test_a_drawing_that_fails_once_is_drawn_again(chromium_path, settings, monkeypatch):
+    """kaleido on a busy machine sometimes asks before its page has loaded: one more try."""
+    import kaleido
+    import plotly.graph_objects as go
+
+    from monitoring.digest import render_pngs
+
+    settings.KALEIDO_BROWSER_PATH = chromium_path
+    draw = kaleido.write_fig_from_object_sync
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", flaky)
+    [png] = render_pngs([go.Figure(go.Scatter(y=[1, 2])).to_plotly_json()])
+    assert png.startswith(b"\x89PNG") and len(calls) == 2
+
+
 def test_without_a_browser_the_email_goes_with_tables_and_links(watched, mail_server, settings):
     settings.KALEIDO_BROWSER_PATH = "/nonexistent/chromium"
     mailbox = mail_server.start()
