@@ -80,17 +80,17 @@ def _newest(runs: QuerySet[EvaluationRun], *partition: str) -> QuerySet[Evaluati
 def attach_runs(requests) -> None:
     """Give each request its version's newest run of each kind on evaluation data, whatever
     started it (one query for the whole list; requests that have them already are skipped)."""
-    todo = [request for request in requests if not hasattr(request, "_evaluation_runs")]
-    if not todo:
+    unloaded = [request for request in requests if not hasattr(request, "_evaluation_runs")]
+    if not unloaded:
         return
     runs = EvaluationRun.objects.filter(
-        version_id__in={r.version_id for r in todo}, dataset__kind=DatasetKind.EVALUATION
+        version_id__in={r.version_id for r in unloaded}, dataset__kind=DatasetKind.EVALUATION
     )
     newest = {
         (run.version_id, run.kind): run
         for run in _newest(runs, "version_id", "kind").select_related("baseline")
     }
-    for request in todo:
+    for request in unloaded:
         request._evaluation_runs = {
             kind: newest.get((request.version_id, kind)) for kind in EvaluationKind.values
         }
@@ -101,9 +101,9 @@ def attach_production_runs(requests) -> None:
     the one made beside its own run on upload, else production's newest of the same kind on the
     same dataset (one more query for the whole list)."""
     attach_runs(requests)
-    todo = [request for request in requests if not hasattr(request, "_production_runs")]
+    unloaded = [request for request in requests if not hasattr(request, "_production_runs")]
     wanted: dict[tuple[int, str, int], list] = {}  # (production, kind, dataset): its requests
-    for request in todo:
+    for request in unloaded:
         request._production_runs = {}
         production = production_version_of(request)
         if production is None or production.pk == request.version_id:

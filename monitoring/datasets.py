@@ -510,9 +510,6 @@ def batches_between(model: RegisteredModel, since: datetime, until: datetime) ->
     ).order_by("observed_at", "id")
 
 
-# --- Reference profiles ---------------------------------------------------------------------
-
-
 def serving_versions(model_id: int, datasets: Iterable[Dataset]) -> dict[int, int | None]:
     """Per dataset of the model, the version whose predictions its prediction column holds: the
     one in production when the data was observed, by the model's stage history (one query for
@@ -539,6 +536,9 @@ def serving_versions(model_id: int, datasets: Iterable[Dataset]) -> dict[int, in
                 holder = None
         served[dataset.pk] = holder or now or dataset.checked_against_id
     return served
+
+
+# --- Reference profiles ---------------------------------------------------------------------
 
 
 def profile_columns(dataset: Dataset) -> tuple[list[str], list[str]]:
